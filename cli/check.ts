@@ -1,0 +1,53 @@
+/** `offline-outbox check <file>`: every problem of a manifest, or a line per route. */
+import { readFile } from 'node:fs/promises';
+import { parseJson } from './json.js';
+import type { Manifest, RouteSpec } from '../sw/manifest/types.js';
+import { formatIssue, validateManifest } from '../sw/manifest/validate.js';
+
+export interface CheckOutput {
+  ok: boolean;
+  lines: string[];
+}
+
+export function describeRoute(route: RouteSpec, index: number): string {
+  const methods = (route.methods ?? ['GET']).join(',');
+  const parts = [`routes[${index}]`, methods.padEnd(6), `${route.origin ?? ''}${route.match}`];
+  const c = route.cache;
+  if (c) {
+    const details = [
+      c.networkTimeoutSeconds && `timeout ${c.networkTimeoutSeconds} s`,
+      c.maxEntries && `max ${c.maxEntries} entries`,
+      c.maxAgeSeconds && `max age ${c.maxAgeSeconds} s`,
+      c.statuses && `stores ${c.statuses.join('/')}`,
+    ].filter(Boolean);
+    parts.push(`cache ${c.strategy}${details.length ? ` (${details.join(', ')})` : ''}`);
+  }
+  if ((route.methods ?? ['GET']).some((m) => m !== 'GET')) {
+    const q = route.queue ?? {};
+    parts.push(`queue priority ${q.priority ?? 'normal'}${q.conflict ? `, conflict ${q.conflict}` : ''}`);
+  }
+  if (route.resource) parts.push(`resource ${route.resource}`);
+  return parts.join('  ');
+}
+
+export function checkText(text: string, file: string): CheckOutput {
+  const parsed = parseJson(text);
+  if (!parsed.ok) return { ok: false, lines: [`${file}:${parsed.line}:${parsed.column}: JSON syntax error: ${parsed.message}`] };
+  const result = validateManifest(parsed.value);
+  if (!result.ok) {
+    const n = result.issues.length;
+    return { ok: false, lines: [...result.issues.map((i) => `${file}: ${formatIssue(i)}`), `${n} problem${n === 1 ? '' : 's'} in ${file}`] };
+  }
+  const manifest: Manifest = result.manifest;
+  return { ok: true, lines: [`${file}: valid, ${manifest.routes.length} route${manifest.routes.length === 1 ? '' : 's'}`, ...manifest.routes.map(describeRoute)] };
+}
+
+export async function checkFile(file: string): Promise<CheckOutput> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return { ok: false, lines: [`${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`] };
+  }
+  return checkText(text, file);
+}

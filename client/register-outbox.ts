@@ -1,0 +1,72 @@
+/**
+ * Registering the worker from a page. The manifest is part of the worker's
+ * identity: its hash goes into the registration URL, so deploying a changed
+ * manifest installs a new worker (validated at install; an invalid one
+ * fails and the previous worker keeps serving), which a browser would not do
+ * for a change in a file other than the worker script itself.
+ */
+import { CHANNEL_NAME, isOutboxEvent } from '../common/messages.js';
+
+export interface RegisterOptions {
+  /** The worker script. @default "sw.js", resolved against `base` */
+  sw?: string;
+  /** The manifest. @default "offline.manifest.json" beside the worker */
+  manifest?: string;
+  /** The registration scope. @default the worker's folder */
+  scope?: string;
+  /** What relative `sw` resolves against. @default the page's URL */
+  base?: string;
+}
+
+const PREFIX = 'offline-outbox:';
+
+async function digest(text: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Registers the worker and resolves with its registration, or with undefined
+ * where service workers are unavailable. Never rejects: a page must keep
+ * working online whatever happens here, so problems go to the console.
+ */
+export async function registerOutbox(options: RegisterOptions = {}): Promise<ServiceWorkerRegistration | undefined> {
+  try {
+    if (!('serviceWorker' in navigator)) {
+      const reason = window.isSecureContext
+        ? 'this browser has no service workers, or they are disabled (private mode?)'
+        : `${location.origin} is not a secure origin; serve the app over HTTPS (or from localhost)`;
+      console.warn(`${PREFIX} offline support is off: ${reason}. The app works online as usual.`);
+      return undefined;
+    }
+    const swUrl = new URL(options.sw ?? 'sw.js', options.base ?? location.href);
+    const manifestUrl = new URL(options.manifest ?? 'offline.manifest.json', options.manifest ? location.href : swUrl);
+    listenForInstallFailures();
+
+    let version: string | undefined;
+    try {
+      const response = await fetch(manifestUrl, { cache: 'no-cache', credentials: 'same-origin' });
+      version = await digest(`${response.status}\n${await response.text()}`);
+    } catch {
+      // Offline: whatever worker is installed keeps serving.
+      const existing = await navigator.serviceWorker.getRegistration(options.scope ?? swUrl.href);
+      if (existing) return existing;
+    }
+    if (options.manifest) swUrl.searchParams.set('manifest', manifestUrl.origin === location.origin ? manifestUrl.pathname + manifestUrl.search : manifestUrl.href);
+    if (version) swUrl.searchParams.set('v', version);
+    return await navigator.serviceWorker.register(swUrl.href, options.scope ? { scope: options.scope } : undefined);
+  } catch (error) {
+    console.error(`${PREFIX} could not register the service worker; the app works online as usual.`, error);
+    return undefined;
+  }
+}
+
+let listening = false;
+function listenForInstallFailures(): void {
+  if (listening || typeof BroadcastChannel === 'undefined') return;
+  listening = true;
+  new BroadcastChannel(CHANNEL_NAME).addEventListener('message', ({ data }) => {
+    if (isOutboxEvent(data) && data.type === 'install-failed')
+      console.error(`${PREFIX} the new service worker was not installed; the previous one, if any, keeps serving.\nManifest ${data.manifestUrl}:\n  ${data.errors.join('\n  ')}`);
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * `installOutbox`: wires the manifest's routes into a service worker. The
+ * drop-in `sw.js` calls it with the manifest's URL; an app with its own
+ * worker calls it with a URL or the manifest object.
+ */
+import { Route, Router } from 'workbox-routing';
+import type { Strategy } from 'workbox-strategies';
+import { CHANNEL_NAME, PROTOCOL_VERSION, type OutboxEvent } from '../common/messages.js';
+import { createStrategy } from './cache/strategy.js';
+import { isOutboxError } from './errors.js';
+import { checkManifest, fetchManifest } from './manifest/load-manifest.js';
+import { readManifest, writeManifest } from './manifest/manifest-store.js';
+import type { Manifest } from './manifest/types.js';
+import { compileRoutes, findRoute, type CompiledRoute, type RouteMatch, type RouteTable } from './routing/route-table.js';
+import { getScope } from './scope.js';
+
+export interface InstallOptions {
+  /** Activate a new worker as soon as it has installed. @default true */
+  skipWaiting?: boolean;
+  /** Take control of open pages when activated, so the first visit is served too. @default true */
+  clientsClaim?: boolean;
+}
+
+const CACHE_PREFIX = 'offline-outbox:';
+
+export function installOutbox(manifest: Manifest | string | URL, options: InstallOptions = {}): void {
+  const scope = getScope();
+  const cachePrefix = `${CACHE_PREFIX}${scope.registration.scope}:`;
+  const manifestUrl = typeof manifest === 'object' && !(manifest instanceof URL) ? undefined : new URL(manifest, scope.location.href).href;
+  // Several workers of one origin (other scopes, other manifests) share the database.
+  const storeKey = `${scope.location.href} ${manifestUrl ?? ''}`;
+
+  let table: RouteTable | undefined;
+  const strategies = new Map<number, Strategy>();
+  const use = (m: Manifest) => {
+    table = compileRoutes(m, scope.location.origin, manifestUrl ? [manifestUrl] : []);
+    strategies.clear();
+  };
+  // One cache per route, named by the route unless it names itself.
+  const cacheName = ({ spec }: CompiledRoute) => cachePrefix + (spec.cache?.name ?? `${spec.origin ?? ''}${spec.match}`);
+  const strategyFor = ({ route }: RouteMatch): Strategy => {
+    let strategy = strategies.get(route.index);
+    if (!strategy) strategies.set(route.index, (strategy = createStrategy(route.spec.cache!, cacheName(route))));
+    return strategy;
+  };
+
+  const router = new Router();
+  router.registerRoute(
+    new Route(
+      ({ url, request }) => (table ? findRoute(table, request.method, url) : undefined),
+      (options) => strategyFor(options.params as unknown as RouteMatch).handle(options),
+      'GET',
+    ),
+  );
+
+  let ready: Promise<void> = Promise.resolve();
+  if (manifestUrl === undefined) {
+    use(checkManifest(manifest, 'the manifest passed to installOutbox()'));
+  } else {
+    // A restarted worker reads its manifest back; the first fetch events may
+    // arrive before that read finishes (see the fetch listener).
+    ready = readManifest(storeKey).then(
+      (stored) => {
+        if (stored && !table) use(stored);
+      },
+      (error: unknown) => console.error('offline-outbox: could not read the stored manifest; requests pass through untouched', error),
+    );
+  }
+  let settled = manifestUrl === undefined;
+  let warned = false;
+  void ready.then(() => (settled = true));
+
+  scope.addEventListener('install', (event) => {
+    event.waitUntil(
+      (async () => {
+        if (manifestUrl !== undefined) {
+          try {
+            const fresh = await fetchManifest(manifestUrl);
+            await writeManifest(storeKey, fresh);
+            use(fresh);
+          } catch (error) {
+            reportInstallFailure(manifestUrl, error);
+            throw error;
+          }
+        }
+        if (options.skipWaiting !== false) await scope.skipWaiting();
+      })(),
+    );
+  });
+
+  scope.addEventListener('activate', (event) => {
+    event.waitUntil(
+      (async () => {
+        // Caches of routes this manifest no longer has, in this scope only.
+        const keep = new Set(table?.routes.filter((r) => r.spec.cache).map(cacheName));
+        for (const name of await scope.caches.keys()) if (name.startsWith(cachePrefix) && !keep.has(name)) await scope.caches.delete(name);
+        if (options.clientsClaim !== false) await scope.clients.claim();
+      })(),
+    );
+  });
+
+  scope.addEventListener('fetch', (event) => {
+    if (table || settled) {
+      if (!table && !warned) {
+        warned = true;
+        console.warn(`offline-outbox: no stored manifest for ${manifestUrl}; requests pass through until the worker is reinstalled`);
+      }
+      const response = router.handleRequest({ request: event.request, event });
+      if (response) event.respondWith(response);
+      return;
+    }
+    // Cold start: the browser restarted this worker for this very request and
+    // the stored manifest is still being read. respondWith must be called
+    // now, so hold the request until the table is known; an unmatched one
+    // then goes to the network as if the worker were not there.
+    event.respondWith(ready.then(() => router.handleRequest({ request: event.request, event }) ?? fetch(event.request)));
+  });
+}
+
+function reportInstallFailure(manifestUrl: string, error: unknown): void {
+  const errors = isOutboxError(error) ? [...error.details] : [String(error)];
+  console.error(`offline-outbox: install failed; the previous worker, if any, keeps serving.\n${String(error instanceof Error ? error.message : error)}`);
+  const message: OutboxEvent<'install-failed'> = { type: 'install-failed', v: PROTOCOL_VERSION, manifestUrl, errors };
+  const channel = new BroadcastChannel(CHANNEL_NAME);
+  channel.postMessage(message);
+  channel.close();
+}
