@@ -224,7 +224,7 @@ function checkRoutes(m: Record<string, unknown>, is: Issues): void {
       const guess = nearest(r.resource, resources);
       issue(is, `${p}.resource`, 'unknown-reference', `${show(r.resource)} is not in resources${guess ? `; did you mean "${guess}"?` : resources.length ? ` (${resources.join(', ')})` : ' (the manifest declares none)'}`);
     }
-    for (const method of methods) {
+    for (const method of new Set(methods)) {
       const key = `${method} ${String(r.origin ?? '')}${String(r.match)}`;
       const first = seen.get(key);
       if (first === undefined) seen.set(key, i);

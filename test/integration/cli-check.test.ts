@@ -1,0 +1,56 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+// The built command, as a user runs it (`npm test` builds first).
+const cli = fileURLToPath(new URL('../../dist/cli.mjs', import.meta.url));
+const fixtures = fileURLToPath(new URL('../fixtures/manifests/', import.meta.url));
+const badOnes = readdirSync(fixtures).filter((f) => f.startsWith('bad-') && f.endsWith('.json'));
+
+async function check(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: fixtures });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('offline-outbox check', () => {
+  it('has a dozen bad fixtures, each with its expected output', () => {
+    expect(badOnes.length).toBeGreaterThanOrEqual(12);
+  });
+
+  it.each(badOnes)('%s: prints every problem and exits 1', async (file) => {
+    const expected = readFileSync(`${fixtures}${file.replace(/\.json$/, '.expected')}`, 'utf8');
+    const { code, stdout, stderr } = await check('check', file);
+    expect(stderr).toBe(expected);
+    expect(stdout).toBe('');
+    expect(code).toBe(1);
+  });
+
+  it('prints one line per route for a good manifest and exits 0', async () => {
+    const { code, stdout } = await check('check', 'good.json');
+    expect(code).toBe(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('good.json: valid, 7 routes');
+    expect(lines.slice(1).map((l) => l.split(/\s{2,}/).slice(0, 4))).toEqual([
+      ['routes[0]', 'GET', '/api/todos', 'cache network-first (timeout 3 s, max 500 entries, max age 604800 s)'],
+      ['routes[1]', 'GET', '/api/todos/:id', 'cache stale-while-revalidate'],
+      ['routes[2]', 'POST', '/api/todos', 'queue priority high'],
+      ['routes[3]', 'PUT,PATCH,DELETE', '/api/todos/:id', 'queue priority normal, conflict manual'],
+      ['routes[4]', 'POST', '/api/events', 'queue priority low'],
+      ['routes[5]', 'GET', 'https://cdn.example.com/avatars/*', 'cache cache-first (stores 0/200)'],
+      ['routes[6]', 'GET', '/', 'cache network-first'],
+    ]);
+  });
+
+  it('says when the file cannot be read, and how to call it', async () => {
+    expect(await check('check', 'missing.json')).toEqual({ code: 1, stdout: '', stderr: 'missing.json: cannot read it (ENOENT)\n' });
+    expect((await check('check')).code).toBe(2);
+    expect((await check('frobnicate')).stderr).toMatch(/^offline-outbox: unknown command "frobnicate"/);
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * Chromium driver: playwright-core over the Chrome DevTools Protocol, against
+ * Debian's /usr/bin/chromium (Playwright's own browser downloads are not used).
+ */
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { scriptPage } from './script-page.js';
+import { BrowserMissingError, type BrowserSession, type LaunchOptions } from './types.js';
+
+const EXECUTABLE = '/usr/bin/chromium';
+
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
+];
+
+export async function launchChromium(options: LaunchOptions = {}): Promise<BrowserSession> {
+  try {
+    await access(EXECUTABLE, constants.X_OK);
+  } catch {
+    throw new BrowserMissingError('chromium', EXECUTABLE, 'apt-get install -y chromium');
+  }
+  const ownProfile = options.profileDir === undefined;
+  const profileDir = options.profileDir ?? (await mkdtemp(join(tmpdir(), 'outbox-chromium-')));
+  let context: BrowserContext;
+  try {
+    // A persistent context is one profile: every page shares its service workers.
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: EXECUTABLE,
+      headless: true,
+      args: ARGS,
+    });
+  } catch (error) {
+    if (ownProfile) await rm(profileDir, { recursive: true, force: true });
+    throw error;
+  }
+  const version = context.browser()?.version() ?? 'unknown';
+  let cdp: CDPSession | undefined;
+
+  return {
+    engine: 'chromium',
+    version,
+    hasBackgroundSync: true,
+    async newPage() {
+      return scriptPage(await context.newPage());
+    },
+    async stopServiceWorkers() {
+      // The ServiceWorker domain exists only on page targets ("wasn't found" on
+      // the browser target), so it goes through the persistent context's own
+      // first tab, which no scenario sees or navigates. The command replies once
+      // every worker has stopped, so the next event starts a fresh worker.
+      cdp ??= await context.newCDPSession(context.pages()[0] ?? (await context.newPage()));
+      await cdp.send('ServiceWorker.enable');
+      await cdp.send('ServiceWorker.stopAllWorkers');
+    },
+    async close() {
+      try {
+        await context.close();
+      } finally {
+        if (ownProfile) await rm(profileDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
