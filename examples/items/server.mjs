@@ -55,7 +55,7 @@ const server = createServer(async (req, res) => {
 
 server.listen(port, '127.0.0.1', () => {
   console.log(`
-  Items example: http://127.0.0.1:${port}/
+  Items example: http://127.0.0.1:${server.address().port}/
 
   Try it:
     1. open the page, then reload it once (the worker now controls it);

@@ -13,7 +13,7 @@ const manifest = {
 };
 
 describe.each(selectedEngines())('cached GETs in $name', (engine) => {
-  describe.skipIf(skipEngine(engine))('', () => {
+  describe.skipIf(skipEngine(engine))(engine.name, () => {
     let server: TestServer;
     let browser: BrowserSession;
     let page: BrowserPage;

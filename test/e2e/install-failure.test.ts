@@ -14,7 +14,7 @@ const good = {
 const bad = { version: 1, routes: [{ match: '/', cache: { strategy: 'network-first' } }, { match: '/api/items', cahce: { strategy: 'network-first' } }] };
 
 describe.each(selectedEngines())('an invalid manifest in $name', (engine) => {
-  describe.skipIf(skipEngine(engine))('', () => {
+  describe.skipIf(skipEngine(engine))(engine.name, () => {
     let server: TestServer;
     let browser: BrowserSession;
     let page: BrowserPage;
