@@ -61,6 +61,6 @@ server.listen(port, '127.0.0.1', () => {
     1. open the page, then reload it once (the worker now controls it);
     2. DevTools → Network → Offline (or stop this server);
     3. reload: the page and its list still open, from the worker's cache;
-    4. check your manifest: npx offline-outbox check examples/items/offline.manifest.json
+    4. check the manifest: node dist/cli.mjs check examples/items/offline.manifest.json
 `);
 });
