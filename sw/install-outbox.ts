@@ -91,9 +91,14 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
   scope.addEventListener('activate', (event) => {
     event.waitUntil(
       (async () => {
-        // Caches of routes this manifest no longer has, in this scope only.
-        const keep = new Set(table?.routes.filter((r) => r.spec.cache).map(cacheName));
-        for (const name of await scope.caches.keys()) if (name.startsWith(cachePrefix) && !keep.has(name)) await scope.caches.delete(name);
+        // The browser may have stopped the worker between install and
+        // activate: then the table is being read back from storage.
+        await ready;
+        if (table) {
+          // Caches of routes this manifest no longer has, in this scope only.
+          const keep = new Set(table.routes.filter((r) => r.spec.cache).map(cacheName));
+          for (const name of await scope.caches.keys()) if (name.startsWith(cachePrefix) && !keep.has(name)) await scope.caches.delete(name);
+        }
         if (options.clientsClaim !== false) await scope.clients.claim();
       })(),
     );

@@ -234,6 +234,17 @@ describe('install and activation', () => {
     await scope.activate();
     expect((await scope.caches.keys()).sort()).toEqual([`offline-outbox:${ORIGIN}/:/api/items`, 'someone-elses-cache']);
   });
+  it('keeps every cache when the worker was stopped between install and activate', async () => {
+    await installedWorker();
+    await get('/api/items');
+    await get('/assets/a.css');
+    const before = (await scope!.caches.keys()).sort();
+    scope = await restartWorker(scope!, importWorker);
+    await scope.install();
+    scope = await restartWorker(scope, importWorker);
+    await scope.activate();
+    expect((await scope.caches.keys()).sort()).toEqual(before);
+  });
 });
 
 describe('installOutbox with a manifest object', () => {
