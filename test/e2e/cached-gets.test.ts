@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { controllerUrl, pageFetch, serveApp, waitForActiveWorker } from '../support/app-page.js';
-import { selectedEngines, skipEngine, type BrowserPage, type BrowserSession } from '../support/browsers/index.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { selectedEngines, skipEngine } from '../support/browsers/index.js';
+import { useScenario } from '../support/scenario.js';
 
 const manifest = {
   version: 1,
@@ -14,30 +14,16 @@ const manifest = {
 
 describe.each(selectedEngines())('cached GETs in $name', (engine) => {
   describe.skipIf(skipEngine(engine))(engine.name, () => {
-    let server: TestServer;
-    let browser: BrowserSession;
-    let page: BrowserPage;
     let itemsServed = 0;
-
-    beforeAll(async () => {
-      server = await startTestServer();
+    const scenario = useScenario(engine, (server) => {
       serveApp(server, manifest);
       server.on('GET', '/api/items', () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items: [{ id: 1, name: 'milk' }], served: ++itemsServed }) }));
       server.on('GET', '/api/secret', { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: '{"token":"s3cret"}' });
       server.on('POST', '/api/unrouted', (r) => ({ headers: { 'content-type': 'text/plain' }, body: `got ${r.body}` }));
-      browser = await engine.launch();
-      page = await browser.newPage();
-    });
-
-    // A failed step must not leave the next test offline.
-    afterEach(() => server.plug());
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
     });
 
     it('serves the page and the cached API response with the server unplugged; never a no-store one', async () => {
+      const { server, page } = scenario;
       await page.goto(`${server.origin}/`);
       const script = await waitForActiveWorker(page);
       expect(script).toMatch(new RegExp(`^${server.origin}/sw\\.js\\?v=[0-9a-f]{16}$`));
@@ -66,6 +52,7 @@ describe.each(selectedEngines())('cached GETs in $name', (engine) => {
     });
 
     it('lets a request no route matches reach the server unchanged', async () => {
+      const { server, page } = scenario;
       await page.goto(`${server.origin}/`);
       expect(await controllerUrl(page)).not.toBeNull();
       const before = server.received('/api/unrouted').length;

@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { controllerUrl, pageFetch, serveApp, setManifest, waitForActiveWorker, waitForConsole } from '../support/app-page.js';
-import { selectedEngines, skipEngine, type BrowserPage, type BrowserSession } from '../support/browsers/index.js';
-import { startTestServer, type TestServer } from '../support/test-server.js';
+import { selectedEngines, skipEngine } from '../support/browsers/index.js';
+import { useScenario } from '../support/scenario.js';
 
 const good = {
   version: 1,
@@ -15,27 +15,13 @@ const bad = { version: 1, routes: [{ match: '/', cache: { strategy: 'network-fir
 
 describe.each(selectedEngines())('an invalid manifest in $name', (engine) => {
   describe.skipIf(skipEngine(engine))(engine.name, () => {
-    let server: TestServer;
-    let browser: BrowserSession;
-    let page: BrowserPage;
-
-    beforeAll(async () => {
-      server = await startTestServer();
+    const scenario = useScenario(engine, (server) => {
       serveApp(server, good);
       server.on('GET', '/api/items', { headers: { 'content-type': 'application/json' }, body: '[{"id":1}]' });
-      browser = await engine.launch();
-      page = await browser.newPage();
-    });
-
-    // A failed step must not leave the next test offline.
-    afterEach(() => server.plug());
-
-    afterAll(async () => {
-      await browser?.close();
-      await server?.close();
     });
 
     it('fails the new worker with the field path in the console, and the previous worker keeps control', async () => {
+      const { server, page } = scenario;
       await page.goto(`${server.origin}/`);
       const goodWorker = await waitForActiveWorker(page);
       await page.reload();
@@ -66,7 +52,7 @@ describe.each(selectedEngines())('an invalid manifest in $name', (engine) => {
 
     /** The `v=` the page computed for the bad manifest, read from the page's own digest. */
     async function newVersion(): Promise<string> {
-      return page.evaluate(async (text: string) => {
+      return scenario.page.evaluate(async (text: string) => {
         const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`200\n${text}`)));
         return 'v=' + Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
       }, JSON.stringify(bad));
