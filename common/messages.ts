@@ -1,16 +1,65 @@
 /**
- * The page ↔ worker protocol: one typed map of event type → payload, imported
- * by both `sw/` and `client/`. Events travel on a BroadcastChannel so every
- * tab of the origin hears them, controlled or not (a worker that failed to
- * install controls no page, yet its errors must reach one).
+ * The page ↔ worker protocol: one typed module imported by both `sw/` and
+ * `client/`.
+ *
+ * - Events go out from the worker on the BroadcastChannel `offline-outbox`, so
+ *   every tab of the origin hears them, controlled or not (a worker that
+ *   failed to install controls no page, yet its errors must reach one).
+ * - Requests go from a page to the worker with `postMessage` and a
+ *   MessagePort for the single reply; the page gives each a timeout.
+ *
+ * Every message carries `v`; each side ignores other versions.
  */
 export const CHANNEL_NAME = 'offline-outbox';
-/** Bumped when a payload changes shape; each side ignores other versions. */
 export const PROTOCOL_VERSION = 1;
+
+export type EntryState = 'pending' | 'inflight' | 'conflict' | 'auth' | 'dead';
+
+/** What pages may see of a queued write: metadata, never the body. */
+export interface EntrySummary {
+  id: string;
+  /** The Idempotency-Key value sent with it (without quotes). */
+  key: string;
+  group: string;
+  priority: number;
+  method: string;
+  url: string;
+  state: EntryState;
+  createdAt: number;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError?: string;
+  /** The last HTTP status the server answered, if any. */
+  lastStatus?: number;
+  bodyBytes: number;
+}
+
+export interface OutboxStatus {
+  pending: number;
+  inFlight: number;
+  conflicts: number;
+  auth: number;
+  dead: number;
+  online: boolean;
+  /** When a replay last delivered a write (ms since epoch), or null. */
+  lastSyncAt: number | null;
+  /** The oldest entry's creation time, or null: Safari may evict storage after 7 days without a visit. */
+  oldestPendingAt: number | null;
+}
 
 export interface OutboxEventMap {
   /** A new worker refused its manifest; the previous worker (if any) keeps serving. */
   'install-failed': { manifestUrl: string; errors: string[] };
+  queued: { entry: EntrySummary };
+  replayed: { id: string; status: number };
+  retrying: { id: string; attempts: number; nextAttemptAt: number; error: string };
+  conflict: { id: string; status: number };
+  dead: { id: string; reason: string };
+  'auth-required': { id: string; status: number };
+  'sync-start': { total: number };
+  'sync-progress': { done: number; total: number };
+  'sync-end': { done: number; remaining: number };
+  status: OutboxStatus;
 }
 
 export type OutboxEventType = keyof OutboxEventMap;
@@ -18,6 +67,30 @@ export type OutboxEvent<K extends OutboxEventType = OutboxEventType> = {
   [T in K]: { type: T; v: typeof PROTOCOL_VERSION } & OutboxEventMap[T];
 }[K];
 
+/** Requests a page sends to the worker, with their replies. */
+export interface OutboxRequestMap {
+  status: { args: Record<string, never>; reply: OutboxStatus };
+  entries: { args: Record<string, never>; reply: EntrySummary[] };
+  'sync-now': { args: Record<string, never>; reply: OutboxStatus };
+  retry: { args: { id: string }; reply: boolean };
+  discard: { args: { id: string }; reply: boolean };
+}
+
+export type OutboxRequestType = keyof OutboxRequestMap;
+
+export type OutboxRequest<K extends OutboxRequestType = OutboxRequestType> = {
+  [T in K]: { kind: 'outbox-request'; v: typeof PROTOCOL_VERSION; op: T; args: OutboxRequestMap[T]['args'] };
+}[K];
+
+/** The reply, posted on the request's MessagePort; errors cross as plain data. */
+export type OutboxReply<K extends OutboxRequestType = OutboxRequestType> =
+  | { ok: true; value: OutboxRequestMap[K]['reply'] }
+  | { ok: false; error: { code: string; message: string } };
+
 export function isOutboxEvent(data: unknown): data is OutboxEvent {
   return typeof data === 'object' && data !== null && (data as { v?: unknown }).v === PROTOCOL_VERSION && typeof (data as { type?: unknown }).type === 'string';
+}
+
+export function isOutboxRequest(data: unknown): data is OutboxRequest {
+  return typeof data === 'object' && data !== null && (data as { kind?: unknown }).kind === 'outbox-request' && (data as { v?: unknown }).v === PROTOCOL_VERSION;
 }
