@@ -1,5 +1,7 @@
 // The public API of `offline-outbox/client`.
 export { registerOutbox } from './register-outbox.js';
 export type { RegisterOptions } from './register-outbox.js';
+export { connectOutbox, OutboxClientError, isOutboxClientError } from './connect-outbox.js';
+export type { ConnectOptions, OutboxClient } from './connect-outbox.js';
 export { CHANNEL_NAME, PROTOCOL_VERSION, isOutboxEvent } from '../common/messages.js';
-export type { OutboxEvent, OutboxEventMap, OutboxEventType } from '../common/messages.js';
+export type { EntryState, EntrySummary, OutboxEvent, OutboxEventMap, OutboxEventType, OutboxStatus } from '../common/messages.js';

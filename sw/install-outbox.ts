@@ -4,17 +4,20 @@
  * worker calls it with a URL or the manifest object.
  */
 import { Route, Router } from 'workbox-routing';
+import type { WorkboxPlugin } from 'workbox-core/types.js';
 import type { Strategy } from 'workbox-strategies';
-import { CHANNEL_NAME, PROTOCOL_VERSION, type OutboxEvent } from '../common/messages.js';
+import { isOutboxRequest, type OutboxReply } from '../common/messages.js';
 import { createStrategy } from './cache/strategy.js';
 import { isOutboxError } from './errors.js';
 import { checkManifest, fetchManifest } from './manifest/load-manifest.js';
 import { readManifest, writeManifest } from './manifest/manifest-store.js';
 import type { Manifest } from './manifest/types.js';
 import { compileRoutes, findRoute, type CompiledRoute, type RouteMatch, type RouteTable } from './routing/route-table.js';
+import { broadcast } from './outbox/broadcast.js';
+import { createOutbox, SYNC_TAG, type OutboxOptions } from './outbox/outbox.js';
 import { getScope } from './scope.js';
 
-export interface InstallOptions {
+export interface InstallOptions extends OutboxOptions {
   /** Activate a new worker as soon as it has installed. @default true */
   skipWaiting?: boolean;
   /** Take control of open pages when activated, so the first visit is served too. @default true */
@@ -40,18 +43,31 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
   const cacheName = ({ spec }: CompiledRoute) => cachePrefix + (spec.cache?.name ?? `${spec.origin ?? ''}${spec.match}`);
   const strategyFor = ({ route }: RouteMatch): Strategy => {
     let strategy = strategies.get(route.index);
-    if (!strategy) strategies.set(route.index, (strategy = createStrategy(route.spec.cache!, cacheName(route))));
+    if (!strategy) strategies.set(route.index, (strategy = createStrategy(route.spec.cache!, cacheName(route), [networkSuccess])));
     return strategy;
   };
 
+  const outbox = createOutbox(options);
+  const networkSuccess: WorkboxPlugin = {
+    fetchDidSucceed: async ({ response, event }) => {
+      if (response.ok) outbox.onNetworkSuccess(event);
+      return response;
+    },
+  };
+  // The first event that wakes this worker instance also looks for writes
+  // left in the outbox (a restart, a crash mid-replay).
+  let woken = false;
+  const wake = (event: ExtendableEvent) => {
+    if (woken) return;
+    woken = true;
+    event.waitUntil(outbox.syncNow());
+  };
+
   const router = new Router();
-  router.registerRoute(
-    new Route(
-      ({ url, request }) => (table ? findRoute(table, request.method, url) : undefined),
-      (options) => strategyFor(options.params as unknown as RouteMatch).handle(options),
-      'GET',
-    ),
-  );
+  const match = ({ url, request }: { url: URL; request: Request }) => (table ? findRoute(table, request.method, url) : undefined);
+  router.registerRoute(new Route(match, (options) => strategyFor(options.params as unknown as RouteMatch).handle(options), 'GET'));
+  for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const)
+    router.registerRoute(new Route(match, ({ request, params }) => outbox.handleWrite(request, (params as unknown as RouteMatch).route.spec), method));
 
   let ready: Promise<void> = Promise.resolve();
   if (manifestUrl === undefined) {
@@ -111,7 +127,10 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
         console.warn(`offline-outbox: no stored manifest for ${manifestUrl}; requests pass through until the worker is reinstalled`);
       }
       const response = router.handleRequest({ request: event.request, event });
-      if (response) event.respondWith(response);
+      if (response) {
+        event.respondWith(response);
+        wake(event);
+      }
       return;
     }
     // Cold start: the browser restarted this worker for this very request and
@@ -119,14 +138,30 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
     // now, so hold the request until the table is known; an unmatched one
     // then goes to the network as if the worker were not there.
     event.respondWith(ready.then(() => router.handleRequest({ request: event.request, event }) ?? fetch(event.request)));
+    wake(event);
+  });
+
+  scope.addEventListener('sync', (event) => {
+    if (event.tag !== SYNC_TAG) return;
+    woken = true;
+    event.waitUntil(outbox.onSync(event));
+  });
+
+  scope.addEventListener('message', (event) => {
+    const { data } = event;
+    const port = event.ports[0];
+    if (!isOutboxRequest(data) || !port) return;
+    wake(event);
+    event.waitUntil(
+      outbox.answer(data).then(
+        (value): OutboxReply => ({ ok: true, value: value as never }),
+        (error: { code?: string; message?: string }): OutboxReply => ({ ok: false, error: { code: error.code ?? 'worker-error', message: String(error.message ?? error) } }),
+      ).then((reply) => port.postMessage(reply)),
+    );
   });
 }
 
 function reportInstallFailure(manifestUrl: string, error: unknown): void {
-  const errors = isOutboxError(error) ? [...error.details] : [String(error)];
   console.error(`offline-outbox: install failed; the previous worker, if any, keeps serving.\n${String(error instanceof Error ? error.message : error)}`);
-  const message: OutboxEvent<'install-failed'> = { type: 'install-failed', v: PROTOCOL_VERSION, manifestUrl, errors };
-  const channel = new BroadcastChannel(CHANNEL_NAME);
-  channel.postMessage(message);
-  channel.close();
+  broadcast('install-failed', { manifestUrl, errors: isOutboxError(error) ? [...error.details] : [String(error)] });
 }

@@ -1,20 +1,37 @@
 /**
  * The one module that knows the IndexedDB database: its name, version, stores
  * and upgrades. Everything else speaks through the verbs of the modules built
- * on it (`manifest-store.ts`, and later the outbox).
+ * on it (`manifest-store.ts`, `outbox/store.ts`).
+ *
+ * - `meta`: key-value (idb-keyval's shape): stored manifests, lastSyncAt.
+ * - `entries`: the outbox's queued writes without their bodies, keyed by an
+ *   auto-incremented sequence (strictly increasing, so FIFO survives clock
+ *   changes), with indexes for the lookups that must not read every entry:
+ *   by `id`, by `state` (status counts) and by `group` (is a group busy?).
+ * - `bodies`: the request bodies, keyed by the entry's sequence. Apart so
+ *   that listing, counting and scheduling never load body bytes.
  */
 import type { UseStore } from 'idb-keyval';
 import { getScope } from '../scope.js';
 
 const DB_NAME = 'offline-outbox';
 const DB_VERSION = 1;
-const META = 'meta';
+export const META = 'meta';
+export const ENTRIES = 'entries';
+export const BODIES = 'bodies';
 
 let connection: Promise<IDBDatabase> | undefined;
 
 function upgrade(db: IDBDatabase, oldVersion: number): void {
-  // Each case upgrades from the version before it; never edit a released one.
-  if (oldVersion < 1) db.createObjectStore(META);
+  // Each step upgrades from the version before it; never edit a released one.
+  if (oldVersion < 1) {
+    db.createObjectStore(META);
+    const entries = db.createObjectStore(ENTRIES, { keyPath: 'seq', autoIncrement: true });
+    entries.createIndex('id', 'id', { unique: true });
+    entries.createIndex('state', 'state');
+    entries.createIndex('group', 'group');
+    db.createObjectStore(BODIES);
+  }
 }
 
 export function openDatabase(): Promise<IDBDatabase> {

@@ -458,7 +458,7 @@ const HANDLER_EVENTS = ['install', 'activate', 'fetch', 'sync', 'message', 'mess
 const TEARDOWN_SETTLE_MS = 25;
 const TEARDOWN_DRAIN_MS = 2000;
 // Taken before any test fakes timers, so teardown's time limit stays real.
-const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis;
+const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout, setInterval: realSetInterval, clearInterval: realClearInterval } = globalThis;
 
 /**
  * The factory the worker sees: the given one, but remembering every
@@ -551,6 +551,8 @@ export interface ServiceWorkerScope {
   sync(tag: string, lastChance?: boolean): Promise<void>;
   /** Dispatches an ExtendableMessageEvent; resolves to the reasons of waitUntil rejections. */
   message(data: unknown, source?: EmulatedWindowClient | null): Promise<unknown[]>;
+  /** Posts `data` with a MessagePort, as a page asking the worker something; resolves with the first reply on that port. */
+  ask(data: unknown, timeoutMs?: number): Promise<unknown>;
   /** Waits (up to 2 s) for outstanding waitUntil work, then puts globalThis back as it was. */
   teardown(): Promise<void>;
 }
@@ -615,6 +617,24 @@ export function createServiceWorkerScope(options: ScopeOptions): ServiceWorkerSc
   // Node 20 has no navigator; Workbox's dev logger reads navigator.userAgent.
   patch.set('navigator', { userAgent: 'Node.js (offline-outbox sw-scope)', onLine: true, language: 'en-US', languages: ['en-US'] });
   patch.set('indexedDB', trackingFactory(factory, openRequests));
+  // A stopped worker's timers die with it: the ones set while this scope is
+  // installed (by the worker, mostly) are cleared at teardown.
+  type Timer = Parameters<typeof realClearTimeout>[0];
+  const timers = new Set<Timer>();
+  const intervals = new Set<Timer>();
+  patch.set('setTimeout', (handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const id: Timer = realSetTimeout(() => {
+      timers.delete(id);
+      handler(...args);
+    }, ms);
+    timers.add(id);
+    return id;
+  });
+  patch.set('setInterval', (handler: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const id: Timer = realSetInterval(() => handler(...args), ms);
+    intervals.add(id);
+    return id;
+  });
   patch.set('IDBFactory', IDBFactory);
   patch.set('IDBKeyRange', IDBKeyRange);
   patch.set('IDBDatabase', IDBDatabase);
@@ -694,6 +714,20 @@ export function createServiceWorkerScope(options: ScopeOptions): ServiceWorkerSc
       }));
     },
 
+    ask(data, timeoutMs = 5000) {
+      const { port1, port2 } = new MessageChannel();
+      const reply = new Promise<unknown>((resolve, reject) => {
+        const timer = realSetTimeout(() => reject(new Error(`the worker did not answer ${JSON.stringify(data)} within ${timeoutMs} ms`)), timeoutMs);
+        port1.onmessage = (event) => {
+          realClearTimeout(timer);
+          port1.close();
+          resolve(event.data);
+        };
+      });
+      void dispatch(new EmulatedMessageEvent('message', { data: structuredClone(data), ports: [port2] }));
+      return reply;
+    },
+
     async teardown() {
       if (tornDown) return;
       tornDown = true;
@@ -706,6 +740,8 @@ export function createServiceWorkerScope(options: ScopeOptions): ServiceWorkerSc
       // Work no event holds (a worker's start-up read of its storage) gets a
       // moment to finish, as in a browser, before its connections are closed.
       await new Promise((resolve) => realSetTimeout(resolve, TEARDOWN_SETTLE_MS));
+      for (const id of timers) realClearTimeout(id);
+      for (const id of intervals) realClearInterval(id as Parameters<typeof realClearInterval>[0]);
       for (const channel of channels) channel.close();
       for (const request of openRequests) forceClose(request);
       patch.restore();

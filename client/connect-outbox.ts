@@ -1,0 +1,133 @@
+/**
+ * The page's side of the protocol in `common/messages.ts`: typed requests to
+ * the worker, and its events. Ships in `dist/register.js`, so it stays small.
+ */
+import {
+  CHANNEL_NAME,
+  PROTOCOL_VERSION,
+  isOutboxEvent,
+  type EntrySummary,
+  type OutboxEvent,
+  type OutboxEventType,
+  type OutboxReply,
+  type OutboxRequest,
+  type OutboxRequestMap,
+  type OutboxRequestType,
+  type OutboxStatus,
+} from '../common/messages.js';
+
+export interface ConnectOptions {
+  /** How long a request waits for the worker's reply, including the wait for a worker to become active. @default 10000 */
+  timeoutMs?: number;
+}
+
+export interface OutboxClient {
+  status(): Promise<OutboxStatus>;
+  /** Metadata of the queued writes, never their bodies. */
+  entries(): Promise<EntrySummary[]>;
+  /** Replays the queue now; resolves with the status after the replay. */
+  syncNow(): Promise<OutboxStatus>;
+  /** Schedules an entry for another attempt; false if there is no such entry. */
+  retry(id: string): Promise<boolean>;
+  /** Drops an entry without sending it; false if there is no such entry. */
+  discard(id: string): Promise<boolean>;
+  /** Listens to the worker's events of one type, or all with '*'; returns the function that stops listening. */
+  on<K extends OutboxEventType>(type: K | '*', listener: (event: OutboxEvent<K>) => void): () => void;
+  /** Closes the event channel; listening again opens a new one. Requests need no closing. */
+  close(): void;
+}
+
+/**
+ * Codes raised on the page: `no-service-worker`, `worker-timeout`; any other
+ * code is the worker's own, passed through.
+ */
+export class OutboxClientError extends Error {
+  override readonly name = 'OutboxClientError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Checks by name, so it works across realms and bundles. */
+export const isOutboxClientError = (e: unknown): e is OutboxClientError =>
+  typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'OutboxClientError' && typeof (e as { code?: unknown }).code === 'string';
+
+const PREFIX = 'offline-outbox:';
+
+export function connectOutbox({ timeoutMs = 10_000 }: ConnectOptions = {}): OutboxClient {
+  async function request<K extends OutboxRequestType>(op: K, args: OutboxRequestMap[K]['args']): Promise<OutboxRequestMap[K]['reply']> {
+    const sw = navigator.serviceWorker as ServiceWorkerContainer | undefined;
+    if (!sw) {
+      const why = window.isSecureContext ? 'this browser has no service workers, or they are disabled (private mode?)' : `${location.origin} is not a secure origin; serve the app over HTTPS (or from localhost)`;
+      throw new OutboxClientError('no-service-worker', `${PREFIX} ${op}: there is no service worker to ask: ${why}.`);
+    }
+    const { port1, port2 } = new MessageChannel();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let posted = false;
+    let live = true;
+    try {
+      return await new Promise<OutboxRequestMap[K]['reply']>((resolve, reject) => {
+        // Started before waiting for `ready`, which never resolves on a page outside every registration's scope.
+        timer = setTimeout(
+          () =>
+            reject(
+              new OutboxClientError(
+                'worker-timeout',
+                posted
+                  ? `${PREFIX} ${op}: the service worker did not answer within ${timeoutMs} ms; it may be busy or of another version. Try again, or reload the page.`
+                  : `${PREFIX} ${op}: the service worker did not answer within ${timeoutMs} ms: none is active for this page. Load register.js (or call registerOutbox()) on it, with a scope that covers it.`,
+              ),
+            ),
+          timeoutMs,
+        );
+        port1.onmessage = ({ data }: MessageEvent<OutboxReply<K> | undefined>) => {
+          if (data?.ok) resolve(data.value);
+          else reject(new OutboxClientError(data?.error?.code ?? 'bad-reply', data?.error?.message ?? `${PREFIX} ${op}: the service worker's reply was malformed; reload the page.`));
+        };
+        (async () => {
+          // Not controlled yet (first visit, or a hard reload): the active worker still answers.
+          const worker = sw.controller ?? (await sw.ready).active;
+          // After a timeout, a late worker must not act on a request nobody awaits.
+          if (!live || !worker) return;
+          const message = { kind: 'outbox-request', v: PROTOCOL_VERSION, op, args } as OutboxRequest<K>;
+          worker.postMessage(message, [port2]);
+          posted = true;
+        })().catch(reject);
+      });
+    } finally {
+      live = false;
+      clearTimeout(timer);
+      port1.close();
+    }
+  }
+
+  let channel: BroadcastChannel | undefined;
+
+  // Methods are closures, not `this`-bound, so the object can be spread (see register-entry.ts).
+  return {
+    status: () => request('status', {}),
+    entries: () => request('entries', {}),
+    syncNow: () => request('sync-now', {}),
+    retry: (id) => request('retry', { id }),
+    discard: (id) => request('discard', { id }),
+    on<K extends OutboxEventType>(type: K | '*', listener: (event: OutboxEvent<K>) => void) {
+      // Safari had service workers (11.1) long before BroadcastChannel (15.4): no events there.
+      if (typeof BroadcastChannel === 'undefined') return () => {};
+      const target = (channel ??= new BroadcastChannel(CHANNEL_NAME));
+      // One DOM listener each, so one that throws does not starve the rest. The data is typed
+      // as what passes the test below, since TypeScript cannot narrow to a generic K.
+      const handler = ({ data }: MessageEvent<OutboxEvent<K> | null>) => {
+        if (isOutboxEvent(data) && (type === '*' || data.type === type)) listener(data);
+      };
+      target.addEventListener('message', handler);
+      return () => target.removeEventListener('message', handler);
+    },
+    close() {
+      channel?.close();
+      channel = undefined;
+    },
+  };
+}

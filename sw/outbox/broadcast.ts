@@ -1,0 +1,8 @@
+/** Tells every page of the origin what the worker did (see common/messages.ts). */
+import { CHANNEL_NAME, PROTOCOL_VERSION, type OutboxEventMap, type OutboxEventType } from '../../common/messages.js';
+
+let channel: BroadcastChannel | undefined;
+
+export function broadcast<K extends OutboxEventType>(type: K, payload: OutboxEventMap[K]): void {
+  (channel ??= new BroadcastChannel(CHANNEL_NAME)).postMessage({ type, v: PROTOCOL_VERSION, ...payload });
+}

@@ -1,0 +1,122 @@
+/**
+ * A write the manifest routes: stamped with an Idempotency-Key, sent to the
+ * network first, and queued (durably, before the page hears back) when the
+ * network fails, times out or answers with a retryable status, or straight
+ * away when its group already has writes waiting.
+ */
+import type { RouteSpec } from '../manifest/types.js';
+import { accepted, storageFull, tooLarge } from './answers.js';
+import { broadcast } from './broadcast.js';
+import { toSummary, type OutboxEntry, type ReplayPolicy } from './entry.js';
+import { RETRYABLE } from './outcome.js';
+import { fetchWithin } from './replay.js';
+import { enqueue, groupIsBusy } from './store.js';
+
+export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
+/** A replay's timeout when the route sets no networkTimeoutSeconds. */
+export const DEFAULT_REPLAY_TIMEOUT_MS = 30_000;
+const PRIORITIES = { low: 2, normal: 5, high: 8 } as const;
+
+export interface WriteContext {
+  /** Where a form post goes back to when its request has no referrer. */
+  fallbackUrl: string;
+  /** After a write is queued: ask for a replay (Background Sync, scheduler). */
+  onQueued(entry: OutboxEntry): void;
+  /** After the network answered a write with success: a sign that queued writes may go now. */
+  onNetworkSuccess(): void;
+}
+
+/** Writes to one group are handled one after the other, in the order they arrived. */
+const groupTurns = new Map<string, Promise<unknown>>();
+
+function inTurn<T>(group: string, work: () => Promise<T>): Promise<T> {
+  const turn = (groupTurns.get(group) ?? Promise.resolve()).then(work, work);
+  const settled = turn.catch(() => {});
+  groupTurns.set(group, settled);
+  void settled.then(() => groupTurns.get(group) === settled && groupTurns.delete(group));
+  return turn;
+}
+
+function priorityOf(spec: RouteSpec, request: Request): number {
+  const p = spec.queue?.priority;
+  if (typeof p === 'number') return p;
+  if (p) return PRIORITIES[p];
+  // Form posts block a page the user is looking at; beacons are background noise.
+  return request.mode === 'navigate' ? PRIORITIES.high : request.keepalive ? PRIORITIES.low : PRIORITIES.normal;
+}
+
+export async function handleWrite(request: Request, spec: RouteSpec, context: WriteContext): Promise<Response> {
+  const url = new URL(request.url);
+  const group = url.origin === new URL(context.fallbackUrl).origin ? url.pathname : url.origin + url.pathname;
+  const queue = spec.queue ?? {};
+  const bytes = await request.clone().arrayBuffer();
+  const body = bytes.byteLength ? bytes : null;
+  const redact = new Set(queue.redactHeaders?.map((h) => h.toLowerCase()));
+  const headers = [...request.headers].filter(([name]) => !redact.has(name));
+  let keyHeader = request.headers.get('idempotency-key');
+  if (!keyHeader) headers.push(['idempotency-key', (keyHeader = `"${crypto.randomUUID()}"`)]);
+  const timeoutMs = queue.networkTimeoutSeconds ? queue.networkTimeoutSeconds * 1000 : undefined;
+  const policy: ReplayPolicy = {
+    maxAttempts: queue.maxAttempts,
+    ttlMs: queue.ttlSeconds && queue.ttlSeconds * 1000,
+    timeoutMs: timeoutMs ?? DEFAULT_REPLAY_TIMEOUT_MS,
+    retry: queue.retryStatuses ?? [],
+    conflict: queue.conflictStatuses ?? [409, 412],
+  };
+  const maxBodyBytes = queue.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+  const putInOutbox = async (reason: string): Promise<Response> => {
+    if (bytes.byteLength > maxBodyBytes) return tooLarge(request, bytes.byteLength, maxBodyBytes);
+    const now = Date.now();
+    const entry: OutboxEntry = {
+      id: crypto.randomUUID(),
+      key: keyHeader!.replace(/^"|"$/g, ''),
+      group,
+      priority: priorityOf(spec, request),
+      method: request.method,
+      url: request.url,
+      headers,
+      credentials: request.credentials,
+      policy,
+      state: 'pending',
+      createdAt: now,
+      attempts: 0,
+      nextAttemptAt: now,
+      leaseUntil: 0,
+      lastError: reason,
+      bodyBytes: bytes.byteLength,
+    };
+    try {
+      await enqueue(entry, body);
+    } catch (error) {
+      if ((error as DOMException)?.name === 'QuotaExceededError') return storageFull(request);
+      throw error;
+    }
+    broadcast('queued', { entry: toSummary(entry) });
+    context.onQueued(entry);
+    return accepted(entry, request, context.fallbackUrl);
+  };
+
+  return inTurn(group, async () => {
+    if (await groupIsBusy(group)) return putInOutbox('queued behind earlier writes to the same resource');
+    let response: Response;
+    try {
+      response = await fetchWithin(
+        new Request(request.url, {
+          method: request.method,
+          headers,
+          body,
+          credentials: request.credentials,
+          // A form post's redirect is the browser's to follow.
+          redirect: request.mode === 'navigate' ? 'manual' : request.redirect,
+        }),
+        timeoutMs,
+      );
+    } catch (error) {
+      return putInOutbox(`${(error as Error).name}: ${(error as Error).message}`);
+    }
+    if (RETRYABLE.includes(response.status) || policy.retry.includes(response.status)) return putInOutbox(`HTTP ${response.status}`);
+    if (response.ok) context.onNetworkSuccess();
+    return response;
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Replaying one queued write: claim it (in flight, with a lease), send it
+ * with its original method, URL, headers, body and credentials, classify the
+ * answer, and only then remove or update it. A worker killed between the
+ * fetch and the classification leaves the entry in flight; when the lease
+ * lapses it is sent again, with the same Idempotency-Key.
+ */
+import type { Outcome } from './outcome.js';
+import { backoffMs, classify, retryAfterMs } from './outcome.js';
+import { broadcast } from './broadcast.js';
+import type { OutboxEntry } from './entry.js';
+import { claim, removeEntry, saveEntry } from './store.js';
+
+/** How long an in-flight entry stays claimed without a renewal (renewed every third of it while the replay runs). */
+export const LEASE_MS = 15_000;
+
+/** fetch with a timeout; a timeout rejects like a network error. */
+export async function fetchWithin(request: Request, timeoutMs: number | undefined): Promise<Response> {
+  if (!timeoutMs) return fetch(request);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`no response within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  try {
+    return await fetch(request, { signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function replayEntry(queued: OutboxEntry, now = Date.now()): Promise<Outcome | 'skipped'> {
+  const expired = (at: number) => queued.policy.ttlMs !== undefined && at - queued.createdAt > queued.policy.ttlMs;
+  if (expired(now)) return settle({ ...queued, state: 'dead', lastError: 'expired: older than the route\'s ttlSeconds' }, 'dead');
+  const claimed = await claim(queued.seq!, now + LEASE_MS, now);
+  if (!claimed) return 'skipped';
+  const { entry, body } = claimed;
+  entry.attempts++;
+  let status: number | undefined;
+  let response: Response | undefined;
+  try {
+    response = await fetchWithin(
+      new Request(entry.url, { method: entry.method, headers: entry.headers, body, credentials: entry.credentials, redirect: 'manual' }),
+      entry.policy.timeoutMs,
+    );
+    // A redirect is not followed: the write was accepted.
+    status = response.type === 'opaqueredirect' ? 0 : response.status;
+    entry.lastStatus = status;
+  } catch (error) {
+    entry.lastStatus = undefined;
+    entry.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+  const outcome = classify(status, entry.policy);
+  if (status !== undefined && outcome !== 'done') entry.lastError = `HTTP ${status}`;
+  const at = Date.now();
+  if (outcome === 'retry') {
+    if (entry.policy.maxAttempts !== undefined && entry.attempts >= entry.policy.maxAttempts)
+      return settle({ ...entry, state: 'dead', lastError: `gave up after ${entry.attempts} attempts (${entry.lastError})` }, 'dead');
+    if (expired(at)) return settle({ ...entry, state: 'dead', lastError: `expired: older than the route's ttlSeconds (${entry.lastError})` }, 'dead');
+    entry.nextAttemptAt = at + (retryAfterMs(response?.headers.get('retry-after') ?? null, at) ?? backoffMs(entry.attempts));
+    return settle({ ...entry, state: 'pending' }, 'retry');
+  }
+  if (outcome === 'done') {
+    await removeEntry(entry.seq!);
+    broadcast('replayed', { id: entry.id, status: status! });
+    return 'done';
+  }
+  return settle({ ...entry, state: outcome }, outcome);
+}
+
+async function settle(entry: OutboxEntry, outcome: Exclude<Outcome, 'done'>): Promise<Outcome> {
+  await saveEntry(entry);
+  const { id, attempts, nextAttemptAt, lastError = '', lastStatus = 0 } = entry;
+  if (outcome === 'retry') broadcast('retrying', { id, attempts, nextAttemptAt, error: lastError });
+  else if (outcome === 'conflict') broadcast('conflict', { id, status: lastStatus });
+  else if (outcome === 'auth') broadcast('auth-required', { id, status: lastStatus });
+  else broadcast('dead', { id, reason: lastError });
+  return outcome;
+}

@@ -1,0 +1,136 @@
+/**
+ * Which queued writes go out, in what order, how many at once.
+ *
+ * - Within a group (one resource): strict FIFO. A group's head must settle
+ *   before the next entry is sent; a head that waits (retry backoff, a
+ *   conflict, an auth problem) holds its group back. A dead entry does not:
+ *   it will not succeed by itself, and holding its group would jam it for good.
+ * - Across groups: higher priority first, then the older head first.
+ * - Up to `concurrency` groups in flight (6: a browser's connections per host).
+ * - Single flight: a trigger that arrives during a pass asks for one more
+ *   pass after it, never a second concurrent one.
+ */
+import { set } from 'idb-keyval';
+import { broadcast } from './broadcast.js';
+import type { OutboxEntry } from './entry.js';
+import { isLive } from './entry.js';
+import { LEASE_MS, replayEntry } from './replay.js';
+import { metaStore } from '../store/db.js';
+import { listEntries, renewLeases } from './store.js';
+
+export const DEFAULT_CONCURRENCY = 6;
+/** The longest a worker's own retry timer waits; other triggers may come sooner. */
+const MAX_TIMER_MS = 5 * 60 * 1000;
+
+export interface Scheduler {
+  /**
+   * Runs a pass now (or one more after the current one); resolves when the
+   * outbox has nothing due. `urgent` (the page came online, Background Sync
+   * fired, the app asked) also sends writes that are backing off after a
+   * network error: connectivity is back, so waiting out the backoff only
+   * delays them. A server's own Retry-After is still honoured.
+   */
+  syncNow(urgent?: boolean): Promise<void>;
+  /** A pass within `ms` (or right after the running one). */
+  later(ms: number): void;
+  /** Whether the last look at the outbox saw writes waiting (cheap: no storage read). */
+  readonly hasWork: boolean;
+}
+
+const due = (e: OutboxEntry, now: number, urgent: boolean) =>
+  (e.state === 'pending' && (e.nextAttemptAt <= now || (urgent && e.lastStatus === undefined))) || (e.state === 'inflight' && e.leaseUntil < now);
+
+export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (remaining: OutboxEntry[]) => void): Scheduler {
+  let running: Promise<void> | undefined;
+  let again = false;
+  let urgent = false;
+  let hasWork = true;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  async function pass(): Promise<void> {
+    const now = Date.now();
+    const force = urgent;
+    urgent = false;
+    const groups = new Map<string, OutboxEntry[]>();
+    for (const e of await listEntries()) if (isLive(e)) groups.set(e.group, [...(groups.get(e.group) ?? []), e]);
+    const ready = [...groups.values()]
+      .filter((q) => due(q[0]!, now, force))
+      .sort((a, b) => b[0]!.priority - a[0]!.priority || a[0]!.seq! - b[0]!.seq!);
+    if (!ready.length) return;
+
+    const total = ready.reduce((n, q) => n + q.length, 0);
+    let done = 0;
+    broadcast('sync-start', { total });
+    const inFlight = new Set<number>();
+    const renewal = setInterval(() => void renewLeases([...inFlight], Date.now() + LEASE_MS).catch(() => {}), LEASE_MS / 3);
+    const runGroup = async (queue: OutboxEntry[]) => {
+      for (const entry of queue) {
+        if (!due(entry, now, force)) return;
+        inFlight.add(entry.seq!);
+        const outcome = await replayEntry(entry).finally(() => inFlight.delete(entry.seq!));
+        if (outcome === 'done') broadcast('sync-progress', { done: ++done, total });
+        else if (outcome !== 'dead') return;
+      }
+    };
+    let next = 0;
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, ready.length) }, async () => {
+        while (next < ready.length) await runGroup(ready[next++]!);
+      }));
+    } finally {
+      clearInterval(renewal);
+    }
+    if (done) await set('lastSyncAt', Date.now(), metaStore);
+    broadcast('sync-end', { done, remaining: total - done });
+  }
+
+  async function loop(): Promise<void> {
+    try {
+      do {
+        again = false;
+        await pass();
+      } while (again);
+    } finally {
+      running = undefined;
+      const remaining = (await listEntries()).filter((e) => e.state === 'pending' || e.state === 'inflight');
+      hasWork = remaining.length > 0;
+      if (hasWork) {
+        // While the worker lives, come back when the earliest retry is due.
+        const wake = Math.min(...remaining.map((e) => (e.state === 'pending' ? e.nextAttemptAt : e.leaseUntil)));
+        scheduler.later(wake - Date.now());
+      }
+      onPassEnd?.(remaining);
+    }
+  }
+
+  let timerAt = Infinity;
+  const scheduler: Scheduler = {
+    syncNow(now = false) {
+      hasWork = true;
+      urgent ||= now;
+      if (running) {
+        again = true;
+        return running;
+      }
+      return (running = loop());
+    },
+    later(ms) {
+      if (running) {
+        again = true;
+        return;
+      }
+      const at = Date.now() + Math.min(MAX_TIMER_MS, Math.max(0, ms));
+      if (at >= timerAt) return;
+      clearTimeout(timer);
+      timerAt = at;
+      timer = setTimeout(() => {
+        timerAt = Infinity;
+        void scheduler.syncNow();
+      }, at - Date.now());
+    },
+    get hasWork() {
+      return hasWork;
+    },
+  };
+  return scheduler;
+}
