@@ -11,7 +11,7 @@ import { broadcast } from './broadcast.js';
 import { toSummary } from './entry.js';
 import { handleWrite } from './intercept.js';
 import { BACKOFF_BASE_MS } from './outcome.js';
-import { createScheduler } from './scheduler.js';
+import { createScheduler, report } from './scheduler.js';
 import { countByState, findEntry, listEntries, oldestCreatedAt, removeEntry, saveEntry } from './store.js';
 
 /** The Background Sync tag: Chromium fires it when connectivity returns. */
@@ -50,7 +50,7 @@ export function createOutbox(options: OutboxOptions = {}) {
     const entry = await findEntry(id);
     if (!entry || entry.state === 'inflight') return false;
     await saveEntry({ ...entry, state: 'pending', attempts: 0, nextAttemptAt: Date.now() });
-    void syncNow();
+    syncNow().catch(report);
     return true;
   }
 
@@ -88,7 +88,7 @@ export function createOutbox(options: OutboxOptions = {}) {
           scheduler.later(BACKOFF_BASE_MS);
         },
         onNetworkSuccess: () => {
-          if (scheduler.hasWork) void syncNow();
+          if (scheduler.hasWork) syncNow().catch(report);
         },
       }),
     /** A successful network response anywhere is a hint that queued writes may go now. */

@@ -19,6 +19,9 @@ import { metaStore } from '../store/db.js';
 import { listEntries, renewLeases } from './store.js';
 
 export const DEFAULT_CONCURRENCY = 6;
+
+/** A pass nobody awaits (a timer, a hint) that fails is reported, not thrown into the void. */
+export const report = (error: unknown): void => console.warn('offline-outbox: a replay pass failed; it will be tried again', error);
 /** The longest a worker's own retry timer waits; other triggers may come sooner. */
 const MAX_TIMER_MS = 5 * 60 * 1000;
 
@@ -92,15 +95,18 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
       } while (again);
     } finally {
       running = undefined;
-      const remaining = (await listEntries()).filter((e) => e.state === 'pending' || e.state === 'inflight');
-      hasWork = remaining.length > 0;
-      if (hasWork) {
-        // While the worker lives, come back when the earliest retry is due.
-        const wake = Math.min(...remaining.map((e) => (e.state === 'pending' ? e.nextAttemptAt : e.leaseUntil)));
-        scheduler.later(wake - Date.now());
-      }
-      onPassEnd?.(remaining);
+      await afterPass().catch(() => {});
     }
+  }
+
+  async function afterPass(): Promise<void> {
+    const remaining = (await listEntries()).filter((e) => e.state === 'pending' || e.state === 'inflight');
+    hasWork = remaining.length > 0;
+    if (hasWork) {
+      // While the worker lives, come back when the earliest retry is due.
+      scheduler.later(Math.min(...remaining.map((e) => (e.state === 'pending' ? e.nextAttemptAt : e.leaseUntil))) - Date.now());
+    }
+    onPassEnd?.(remaining);
   }
 
   let timerAt = Infinity;
@@ -125,7 +131,7 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
       timerAt = at;
       timer = setTimeout(() => {
         timerAt = Infinity;
-        void scheduler.syncNow();
+        scheduler.syncNow().catch(report);
       }, at - Date.now());
     },
     get hasWork() {

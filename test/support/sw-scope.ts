@@ -368,9 +368,16 @@ export class EmulatedClients implements Clients {
 /** Background Sync's registration.sync: a set of pending tags. */
 export class EmulatedSyncManager implements SyncManager {
   readonly #tags = new Set<string>();
+  /** Registrations per tag, to see a tag registered again while its event fires. */
+  readonly #registered = new Map<string, number>();
 
   async register(tag: string): Promise<void> {
     this.#tags.add(String(tag));
+    this.#registered.set(String(tag), this.registrations(String(tag)) + 1);
+  }
+
+  registrations(tag: string): number {
+    return this.#registered.get(tag) ?? 0;
   }
 
   async getTags(): Promise<string[]> {
@@ -700,9 +707,12 @@ export function createServiceWorkerScope(options: ScopeOptions): ServiceWorkerSc
     },
 
     async sync(tag, lastChance = false) {
+      const before = registration.sync.registrations(tag);
       const reasons = await dispatch(new EmulatedSyncEvent('sync', { tag, lastChance }));
-      // A failed sync stays registered for a retry unless it was the last chance.
-      if (reasons.length === 0 || lastChance) registration.sync.forget(tag);
+      // A failed sync stays registered for a retry unless it was the last
+      // chance; one registered again while it fired fires again later.
+      const reregistered = registration.sync.registrations(tag) > before;
+      if ((reasons.length === 0 || lastChance) && !reregistered) registration.sync.forget(tag);
       if (reasons.length > 0) throw reasons[0];
     },
 

@@ -1,0 +1,119 @@
+import { HttpResponse } from 'msw';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ask, createNetwork, entries, importWorker, installWorker, send, status, syncNow } from '../support/outbox-harness.js';
+import { restartWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
+
+const manifest = { version: 1, routes: [{ match: '/api/notes/:id', methods: ['POST', 'PUT'], queue: {} }] };
+const net = createNetwork(manifest);
+beforeAll(() => net.server.listen({ onUnhandledRequest: 'error' }));
+afterAll(() => net.server.close());
+
+let scope: ServiceWorkerScope;
+afterEach(async () => {
+  await scope?.teardown();
+  net.reset();
+  vi.restoreAllMocks();
+});
+
+async function queueOffline(...paths: string[]): Promise<string[]> {
+  net.online = false;
+  const ids = [];
+  for (const [n, path] of paths.entries()) ids.push((await send(scope, path, { body: JSON.stringify({ n }) })).headers['x-outbox-queued']!);
+  net.online = true;
+  return ids;
+}
+
+const until = async (condition: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe('crash safety', () => {
+  it('a worker killed mid-replay leaves the entry in flight; when the lease lapses it is sent again with the same key', async () => {
+    scope = await installWorker();
+    await queueOffline('/api/notes/1');
+    net.behave(() => new Promise(() => {})); // the server holds the response
+    void syncNow(scope).catch(() => {});
+    await until(() => net.received.length === 0 && (net as unknown as { maxInFlight: number }).maxInFlight === 1);
+    expect(await status(scope)).toMatchObject({ pending: 0, inFlight: 1 });
+    const firstKey = (await entries(scope))[0]!.key;
+
+    // Killed: a new instance of the worker, same storage, the old fetch never answered.
+    scope = await restartWorker(scope, importWorker);
+    net.behave(() => undefined);
+    await syncNow(scope);
+    expect(net.received).toEqual([]); // the lease has not lapsed yet
+    expect(await status(scope)).toMatchObject({ inFlight: 1 });
+
+    const now = Date.now();
+    vi.spyOn(Date, 'now').mockReturnValue(now + 16_000);
+    await syncNow(scope);
+    expect(net.received.map((r) => r.key)).toEqual([`"${firstKey}"`]);
+    expect(await status(scope)).toMatchObject({ pending: 0, inFlight: 0 });
+  });
+
+  it('the writes survive a restart and go out from the new instance, in order', async () => {
+    scope = await installWorker();
+    await queueOffline('/api/notes/1', '/api/notes/1', '/api/notes/1');
+    scope = await restartWorker(scope, importWorker);
+    await syncNow(scope);
+    expect(net.received.map((r) => JSON.parse(new TextDecoder().decode(r.body)).n)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('Background Sync', () => {
+  it('registers its tag when a write is queued; a sync with work left fails (so the browser retries), and the last chance re-registers', async () => {
+    scope = await installWorker();
+    await queueOffline('/api/notes/1');
+    expect(await scope.registration.sync.getTags()).toEqual(['offline-outbox']);
+    net.online = false;
+    await expect(scope.sync('offline-outbox', false)).rejects.toThrow(/1 writes still waiting/);
+    await expect(scope.sync('offline-outbox', true)).resolves.toBeUndefined();
+    expect(await scope.registration.sync.getTags()).toEqual(['offline-outbox']);
+    net.online = true;
+    await scope.sync('offline-outbox');
+    expect(net.received).toHaveLength(1);
+    expect((await status(scope)).pending).toBe(0);
+  });
+});
+
+describe('the page API', () => {
+  it('retry sends a dead entry again; discard removes one; entries lists metadata', async () => {
+    scope = await installWorker();
+    const [a, b] = await queueOffline('/api/notes/1', '/api/notes/2');
+    net.behave(() => HttpResponse.json({ error: 'nope' }, { status: 400 }));
+    await syncNow(scope);
+    expect(await status(scope)).toMatchObject({ dead: 2, pending: 0 });
+    net.behave(() => undefined);
+    expect(await ask(scope, 'retry', { id: a })).toBe(true);
+    await until(() => net.received.length === 3);
+    await syncNow(scope);
+    expect(await ask(scope, 'discard', { id: b })).toBe(true);
+    expect(await status(scope)).toMatchObject({ dead: 0, pending: 0 });
+    expect(await entries(scope)).toEqual([]);
+    expect(await ask(scope, 'discard', { id: b })).toBe(false);
+    await expect(ask(scope, 'frobnicate')).rejects.toMatchObject({ code: 'unknown-operation' });
+  });
+
+  it('tells pages what happens, in order, on the BroadcastChannel', async () => {
+    scope = await installWorker();
+    const heard: string[] = [];
+    const channel = new BroadcastChannel('offline-outbox');
+    channel.onmessage = ({ data }) => heard.push(data.type === 'sync-progress' ? `progress ${data.done}/${data.total}` : data.type);
+    await queueOffline('/api/notes/1', '/api/notes/1');
+    await syncNow(scope);
+    await until(() => heard.includes('sync-end'));
+    expect(heard.filter((t) => t !== 'retrying')).toEqual(['queued', 'queued', 'sync-start', 'replayed', 'progress 1/2', 'replayed', 'progress 2/2', 'sync-end']);
+  });
+
+  it('status counts come from the indexes, and report the oldest entry', async () => {
+    scope = await installWorker();
+    const before = Date.now();
+    await queueOffline('/api/notes/1', '/api/notes/2', '/api/notes/3');
+    expect(await status(scope)).toEqual({ pending: 3, inFlight: 0, conflicts: 0, auth: 0, dead: 0, online: true, lastSyncAt: null, oldestPendingAt: expect.any(Number) });
+    expect((await status(scope)).oldestPendingAt).toBeGreaterThanOrEqual(before);
+  });
+});
