@@ -62,6 +62,21 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
       await cdp.send('ServiceWorker.enable');
       await cdp.send('ServiceWorker.stopAllWorkers');
     },
+    setOffline: (offline) => context.setOffline(offline),
+    async dispatchSync(origin, tag, lastChance = false) {
+      cdp ??= await context.newCDPSession(context.pages()[0] ?? (await context.newPage()));
+      // Registrations are announced on enable: re-enable to hear the current ones.
+      const registrations: { registrationId: string; scopeURL: string; isDeleted: boolean }[] = [];
+      const heard = (event: { registrations: typeof registrations }) => registrations.push(...event.registrations);
+      cdp.on('ServiceWorker.workerRegistrationUpdated', heard);
+      await cdp.send('ServiceWorker.disable');
+      await cdp.send('ServiceWorker.enable');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      cdp.off('ServiceWorker.workerRegistrationUpdated', heard);
+      const registration = registrations.reverse().find((r) => r.scopeURL.startsWith(origin) && !r.isDeleted);
+      if (!registration) throw new Error(`chromium: no service worker registration for ${origin}`);
+      await cdp.send('ServiceWorker.dispatchSyncEvent', { origin, registrationId: registration.registrationId, tag, lastChance });
+    },
     async close() {
       try {
         await context.close();

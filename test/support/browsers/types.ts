@@ -36,6 +36,18 @@ export interface BrowserSession {
    * Only Chromium can; the others reject with a clear error.
    */
   stopServiceWorkers(): Promise<void>;
+  /**
+   * Takes the whole profile off the network, service workers included, as
+   * DevTools' "Offline" does; going back online fires Background Sync.
+   * Only Chromium can (other engines: unplug the test server instead).
+   */
+  setOffline?(offline: boolean): Promise<void>;
+  /**
+   * Fires a Background Sync event at the origin's worker, as the browser does
+   * when connectivity returns (DevTools `ServiceWorker.dispatchSyncEvent`).
+   * Only Chromium can.
+   */
+  dispatchSync?(origin: string, tag: string, lastChance?: boolean): Promise<void>;
   /** Closes the browser and everything it started (driver, Xvfb), and removes its profile. */
   close(): Promise<void>;
 }
