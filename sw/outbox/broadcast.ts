@@ -3,6 +3,12 @@ import { CHANNEL_NAME, PROTOCOL_VERSION, type OutboxEventMap, type OutboxEventTy
 
 let channel: BroadcastChannel | undefined;
 
+/** Never throws: telling pages is best effort, and must not break a replay. */
 export function broadcast<K extends OutboxEventType>(type: K, payload: OutboxEventMap[K]): void {
-  (channel ??= new BroadcastChannel(CHANNEL_NAME)).postMessage({ type, v: PROTOCOL_VERSION, ...payload });
+  try {
+    (channel ??= new BroadcastChannel(CHANNEL_NAME)).postMessage({ type, v: PROTOCOL_VERSION, ...payload });
+  } catch {
+    // A closed channel: the next event opens a new one.
+    channel = undefined;
+  }
 }

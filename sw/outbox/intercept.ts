@@ -23,7 +23,7 @@ export interface WriteContext {
   /** After a write is queued: ask for a replay (Background Sync, scheduler). */
   onQueued(entry: OutboxEntry): void;
   /** After the network answered a write with success: a sign that queued writes may go now. */
-  onNetworkSuccess(): void;
+  onNetworkSuccess(): void | Promise<void>;
 }
 
 /** Writes to one group are handled one after the other, in the order they arrived. */
@@ -116,7 +116,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
       return putInOutbox(`${(error as Error).name}: ${(error as Error).message}`);
     }
     if (RETRYABLE.includes(response.status) || policy.retry.includes(response.status)) return putInOutbox(`HTTP ${response.status}`);
-    if (response.ok) context.onNetworkSuccess();
+    if (response.ok) void context.onNetworkSuccess();
     return response;
   });
 }

@@ -12,7 +12,7 @@ import { toSummary } from './entry.js';
 import { handleWrite } from './intercept.js';
 import { BACKOFF_BASE_MS } from './outcome.js';
 import { createScheduler, report } from './scheduler.js';
-import { countByState, findEntry, listEntries, oldestCreatedAt, removeEntry, saveEntry } from './store.js';
+import { countByState, findEntry, listEntries, oldestCreatedAt, removeEntry, resumeAuth, saveEntry } from './store.js';
 
 /** The Background Sync tag: Chromium fires it when connectivity returns. */
 export const SYNC_TAG = 'offline-outbox';
@@ -27,6 +27,7 @@ export function createOutbox(options: OutboxOptions = {}) {
   const requestSync = () => scope.registration.sync?.register(SYNC_TAG).catch(() => {});
   const scheduler = createScheduler(options.concurrency, (remaining) => {
     if (remaining.length) void requestSync();
+    void status().then((s) => broadcast('status', s), () => {});
   });
   /** Explicit triggers (the page, Background Sync) are urgent: see Scheduler.syncNow. */
   const syncNow = () => scheduler.syncNow(true);
@@ -87,8 +88,10 @@ export function createOutbox(options: OutboxOptions = {}) {
           // Soon, not now: the network just failed this write.
           scheduler.later(BACKOFF_BASE_MS);
         },
-        onNetworkSuccess: () => {
-          if (scheduler.hasWork) syncNow().catch(report);
+        onNetworkSuccess: async () => {
+          // The app's own write just went through with its credentials: writes
+          // parked for auth (401/403) may work again.
+          if ((await resumeAuth(Date.now()).catch(() => 0)) || scheduler.hasWork) syncNow().catch(report);
         },
       }),
     /** A successful network response anywhere is a hint that queued writes may go now. */

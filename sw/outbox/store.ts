@@ -131,3 +131,13 @@ export async function removeEntry(seq: number): Promise<void> {
   t.objectStore(BODIES).delete(seq);
   await promisifyRequest(t);
 }
+
+/** Puts entries parked for auth back in line (credentials work again); returns how many. */
+export async function resumeAuth(now: number): Promise<number> {
+  const t = await tx([ENTRIES], 'readwrite');
+  const entries = t.objectStore(ENTRIES);
+  const parked = (await promisifyRequest(entries.index('state').getAll('auth'))) as OutboxEntry[];
+  for (const entry of parked) entries.put({ ...entry, state: 'pending', nextAttemptAt: now });
+  await promisifyRequest(t);
+  return parked.length;
+}
