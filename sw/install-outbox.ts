@@ -60,7 +60,7 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
   const wake = (event: ExtendableEvent) => {
     if (woken) return;
     woken = true;
-    event.waitUntil(outbox.syncNow());
+    event.waitUntil(outbox.wake());
   };
 
   const router = new Router();

@@ -8,7 +8,7 @@ import type { RouteSpec } from '../manifest/types.js';
 import { accepted, storageFull, tooLarge } from './answers.js';
 import { broadcast } from './broadcast.js';
 import { toSummary, type OutboxEntry, type ReplayPolicy } from './entry.js';
-import { RETRYABLE } from './outcome.js';
+import { BACKOFF_BASE_MS, RETRYABLE, retryAfterMs } from './outcome.js';
 import { fetchWithin } from './replay.js';
 import { enqueue, groupIsBusy } from './store.js';
 
@@ -65,9 +65,15 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
   };
   const maxBodyBytes = queue.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
-  const putInOutbox = async (reason: string): Promise<Response> => {
+  /**
+   * `failed`: the network just failed this write (its status, if the server
+   * answered), so its first replay waits a backoff step (or the server's
+   * Retry-After); one queued behind its group goes as soon as its turn comes.
+   */
+  const putInOutbox = async (reason: string, failed?: { status?: number; retryAfter?: string | null }): Promise<Response> => {
     if (bytes.byteLength > maxBodyBytes) return tooLarge(request, bytes.byteLength, maxBodyBytes);
     const now = Date.now();
+    const wait = failed ? (retryAfterMs(failed.retryAfter ?? null, now) ?? BACKOFF_BASE_MS) : 0;
     const entry: OutboxEntry = {
       id: crypto.randomUUID(),
       key: keyHeader!.replace(/^"|"$/g, ''),
@@ -81,9 +87,10 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
       state: 'pending',
       createdAt: now,
       attempts: 0,
-      nextAttemptAt: now,
+      nextAttemptAt: now + wait,
       leaseUntil: 0,
       lastError: reason,
+      lastStatus: failed?.status,
       bodyBytes: bytes.byteLength,
     };
     try {
@@ -113,9 +120,10 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
         timeoutMs,
       );
     } catch (error) {
-      return putInOutbox(`${(error as Error).name}: ${(error as Error).message}`);
+      return putInOutbox(`${(error as Error).name}: ${(error as Error).message}`, {});
     }
-    if (RETRYABLE.includes(response.status) || policy.retry.includes(response.status)) return putInOutbox(`HTTP ${response.status}`);
+    if (RETRYABLE.includes(response.status) || policy.retry.includes(response.status))
+      return putInOutbox(`HTTP ${response.status}`, { status: response.status, retryAfter: response.headers.get('retry-after') });
     if (response.ok) void context.onNetworkSuccess();
     return response;
   });

@@ -10,9 +10,8 @@ import { metaStore } from '../store/db.js';
 import { broadcast } from './broadcast.js';
 import { toSummary } from './entry.js';
 import { handleWrite } from './intercept.js';
-import { BACKOFF_BASE_MS } from './outcome.js';
 import { createScheduler, report } from './scheduler.js';
-import { countByState, findEntry, listEntries, oldestCreatedAt, removeEntry, resumeAuth, saveEntry } from './store.js';
+import { countByState, findEntry, listEntries, oldestCreatedAt, refreshBusy, removeEntry, resumeAuth, saveEntry } from './store.js';
 
 /** The Background Sync tag: Chromium fires it when connectivity returns. */
 export const SYNC_TAG = 'offline-outbox';
@@ -24,12 +23,20 @@ export interface OutboxOptions {
 
 export function createOutbox(options: OutboxOptions = {}) {
   const scope = getScope();
-  const requestSync = () => scope.registration.sync?.register(SYNC_TAG).catch(() => {});
+  // One registration covers any number of queued writes: ask the browser
+  // again only after a sync event or a pass has run.
+  let syncRequested = false;
+  const requestSync = async () => {
+    if (syncRequested) return;
+    syncRequested = true;
+    await scope.registration.sync?.register(SYNC_TAG).catch(() => (syncRequested = false));
+  };
   const scheduler = createScheduler(options.concurrency, (remaining) => {
+    syncRequested = false;
     if (remaining.length) void requestSync();
     void status().then((s) => broadcast('status', s), () => {});
   });
-  /** Explicit triggers (the page, Background Sync) are urgent: see Scheduler.syncNow. */
+  /** Explicit triggers (the page, Background Sync, a network success) are urgent: see Scheduler.syncNow. */
   const syncNow = () => scheduler.syncNow(true);
 
   async function status(): Promise<OutboxStatus> {
@@ -59,6 +66,7 @@ export function createOutbox(options: OutboxOptions = {}) {
     const entry = await findEntry(id);
     if (!entry) return false;
     await removeEntry(entry.seq!);
+    await refreshBusy();
     broadcast('status', await status());
     return true;
   }
@@ -73,6 +81,8 @@ export function createOutbox(options: OutboxOptions = {}) {
 
   return {
     syncNow,
+    /** A worker instance's first event: look for leftovers, respecting their backoff. */
+    wake: () => scheduler.syncNow(),
     status,
     /** Runs a page's request; unknown operations are refused as data, never thrown across postMessage. */
     async answer(request: OutboxRequest): Promise<unknown> {
@@ -83,10 +93,9 @@ export function createOutbox(options: OutboxOptions = {}) {
     handleWrite: (request: Request, spec: RouteSpec) =>
       handleWrite(request, spec, {
         fallbackUrl: scope.registration.scope,
-        onQueued: () => {
+        onQueued: (entry) => {
           void requestSync();
-          // Soon, not now: the network just failed this write.
-          scheduler.later(BACKOFF_BASE_MS);
+          scheduler.later(entry.nextAttemptAt - Date.now());
         },
         onNetworkSuccess: async () => {
           // The app's own write just went through with its credentials: writes
@@ -99,6 +108,7 @@ export function createOutbox(options: OutboxOptions = {}) {
       if (scheduler.hasWork) event.waitUntil(syncNow());
     },
     async onSync(event: SyncEvent): Promise<void> {
+      syncRequested = false;
       await syncNow();
       const left = await status();
       if (left.pending + left.inFlight === 0) return;

@@ -16,7 +16,7 @@ import type { OutboxEntry } from './entry.js';
 import { isLive } from './entry.js';
 import { LEASE_MS, replayEntry } from './replay.js';
 import { metaStore } from '../store/db.js';
-import { listEntries, renewLeases } from './store.js';
+import { listEntries, refreshBusy, renewLeases } from './store.js';
 
 export const DEFAULT_CONCURRENCY = 6;
 
@@ -34,7 +34,7 @@ export interface Scheduler {
    * delays them. A server's own Retry-After is still honoured.
    */
   syncNow(urgent?: boolean): Promise<void>;
-  /** A pass within `ms` (or right after the running one). */
+  /** A pass within `ms` (or, while one runs, when the earliest entry left is due). */
   later(ms: number): void;
   /** Whether the last look at the outbox saw writes waiting (cheap: no storage read). */
   readonly hasWork: boolean;
@@ -100,6 +100,7 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
   }
 
   async function afterPass(): Promise<void> {
+    await refreshBusy();
     const remaining = (await listEntries()).filter((e) => e.state === 'pending' || e.state === 'inflight');
     hasWork = remaining.length > 0;
     if (hasWork) {
@@ -121,10 +122,8 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
       return (running = loop());
     },
     later(ms) {
-      if (running) {
-        again = true;
-        return;
-      }
+      // A running loop sets its own timer from what is left when it ends.
+      if (running) return;
       const at = Date.now() + Math.min(MAX_TIMER_MS, Math.max(0, ms));
       if (at >= timerAt) return;
       clearTimeout(timer);

@@ -19,6 +19,13 @@ interface Waiting {
 let waiting: Waiting[] = [];
 let committing = false;
 
+/**
+ * Everything but an enqueue commits relaxed: losing a lease, a state change
+ * or a removal to a crash only means a write is sent again, with the same
+ * Idempotency-Key.
+ */
+const RELAXED: IDBTransactionOptions = { durability: 'relaxed' };
+
 const tx = async (stores: string[], mode: IDBTransactionMode, options?: IDBTransactionOptions) =>
   (await openDatabase()).transaction(stores, mode, options);
 
@@ -39,7 +46,11 @@ async function commitWaiting(): Promise<void> {
         };
       }
       await promisifyRequest(t);
-      for (const w of batch) w.resolve();
+      const groups = await (busy ??= loadBusy());
+      for (const w of batch) {
+        groups.add(w.entry.group);
+        w.resolve();
+      }
     } catch (error) {
       for (const w of batch) w.reject(error);
     }
@@ -55,11 +66,27 @@ export function enqueue(entry: OutboxEntry, body: ArrayBuffer | null): Promise<v
   });
 }
 
-/** Whether a group has live entries (waiting, in flight, conflicted or parked for auth). */
+/**
+ * The groups with live entries (waiting, in flight, conflicted, parked for
+ * auth), kept in memory: asking IndexedDB for every write would queue each
+ * read behind the strict commits of the writes before it. Read once per
+ * worker instance, then kept current by this module's own writes (a second
+ * worker instance writing at the same time, during an update, is not seen).
+ */
+let busy: Promise<Set<string>> | undefined;
+
+const loadBusy = async () =>
+  new Set((await listEntries()).filter((e) => e.state !== 'dead').map((e) => e.group));
+
 export async function groupIsBusy(group: string): Promise<boolean> {
-  const t = await tx([ENTRIES], 'readonly');
-  const states = await promisifyRequest(t.objectStore(ENTRIES).index('group').getAll(group) as IDBRequest<OutboxEntry[]>);
-  return states.some((e) => e.state !== 'dead');
+  return (await (busy ??= loadBusy())).has(group);
+}
+
+/** Recomputes the busy groups from what the store holds now (after a replay pass, a discard). */
+export async function refreshBusy(): Promise<void> {
+  const fresh = loadBusy();
+  await fresh;
+  busy = fresh;
 }
 
 /** Counts per state, from the state index: no entry is read. */
@@ -91,7 +118,7 @@ export async function findEntry(id: string): Promise<OutboxEntry | undefined> {
  * never send the same entry at once, even from two worker instances.
  */
 export async function claim(seq: number, leaseUntil: number, now: number): Promise<{ entry: OutboxEntry; body: ArrayBuffer | null } | undefined> {
-  const t = await tx([ENTRIES, BODIES], 'readwrite');
+  const t = await tx([ENTRIES, BODIES], 'readwrite', RELAXED);
   const entries = t.objectStore(ENTRIES);
   const entry = (await promisifyRequest(entries.get(seq))) as OutboxEntry | undefined;
   if (!entry || !(entry.state === 'pending' || (entry.state === 'inflight' && entry.leaseUntil < now))) return undefined;
@@ -105,7 +132,7 @@ export async function claim(seq: number, leaseUntil: number, now: number): Promi
 
 /** Extends the lease of entries this worker still has in flight. */
 export async function renewLeases(seqs: number[], leaseUntil: number): Promise<void> {
-  const t = await tx([ENTRIES], 'readwrite');
+  const t = await tx([ENTRIES], 'readwrite', RELAXED);
   const entries = t.objectStore(ENTRIES);
   for (const seq of seqs) {
     const request = entries.get(seq);
@@ -119,14 +146,14 @@ export async function renewLeases(seqs: number[], leaseUntil: number): Promise<v
 
 /** Writes an entry's new state (after an outcome, a retry or a resolution). */
 export async function saveEntry(entry: OutboxEntry): Promise<void> {
-  const t = await tx([ENTRIES], 'readwrite');
+  const t = await tx([ENTRIES], 'readwrite', RELAXED);
   t.objectStore(ENTRIES).put(entry);
   await promisifyRequest(t);
 }
 
 /** Removes an entry and its body: only after success, or an explicit discard. */
 export async function removeEntry(seq: number): Promise<void> {
-  const t = await tx([ENTRIES, BODIES], 'readwrite');
+  const t = await tx([ENTRIES, BODIES], 'readwrite', RELAXED);
   t.objectStore(ENTRIES).delete(seq);
   t.objectStore(BODIES).delete(seq);
   await promisifyRequest(t);
