@@ -1,7 +1,7 @@
 /**
- * Replaying one queued write: claim it (in flight, with a lease), send it
- * with its original method, URL, headers, body and credentials, classify the
- * answer, and only then remove or update it. A worker killed between the
+ * Replaying one queued write, once claimed (in flight, with a lease): send
+ * it with its original method, URL, headers, body and credentials, classify
+ * the answer, and only then remove or update it. A worker killed between the
  * fetch and the classification leaves the entry in flight; when the lease
  * lapses it is sent again, with the same Idempotency-Key.
  */
@@ -9,7 +9,7 @@ import type { Outcome } from './outcome.js';
 import { backoffMs, classify, retryAfterMs } from './outcome.js';
 import { broadcast } from './broadcast.js';
 import type { OutboxEntry } from './entry.js';
-import { claim, removeEntry, saveEntry } from './store.js';
+import { removeEntry, saveEntry, type Claimed } from './store.js';
 
 /** How long an in-flight entry stays claimed without a renewal (renewed every third of it while the replay runs). */
 export const LEASE_MS = 15_000;
@@ -26,12 +26,10 @@ export async function fetchWithin(request: Request, timeoutMs: number | undefine
   }
 }
 
-export async function replayEntry(queued: OutboxEntry, now = Date.now()): Promise<Outcome | 'skipped'> {
-  const expired = (at: number) => queued.policy.ttlMs !== undefined && at - queued.createdAt > queued.policy.ttlMs;
-  if (expired(now)) return settle({ ...queued, state: 'dead', lastError: 'expired: older than the route\'s ttlSeconds' }, 'dead');
-  const claimed = await claim(queued.seq!, now + LEASE_MS, now);
-  if (!claimed) return 'skipped';
-  const { entry, body } = claimed;
+/** Sends one claimed write and records its outcome; the caller claimed it (see store.claim). */
+export async function replayClaimed({ entry, body }: Claimed, now = Date.now()): Promise<Outcome> {
+  const expired = (at: number) => entry.policy.ttlMs !== undefined && at - entry.createdAt > entry.policy.ttlMs;
+  if (expired(now)) return settle({ ...entry, state: 'dead', lastError: "expired: older than the route's ttlSeconds" }, 'dead');
   entry.attempts++;
   let status: number | undefined;
   let response: Response | undefined;

@@ -14,14 +14,16 @@ import { set } from 'idb-keyval';
 import { broadcast } from './broadcast.js';
 import type { OutboxEntry } from './entry.js';
 import { isLive } from './entry.js';
-import { LEASE_MS, replayEntry } from './replay.js';
+import { LEASE_MS, replayClaimed } from './replay.js';
 import { metaStore } from '../store/db.js';
-import { listEntries, refreshBusy, renewLeases } from './store.js';
+import { claim, listEntries, refreshBusy, release, renewLeases } from './store.js';
 
 export const DEFAULT_CONCURRENCY = 6;
 
 /** A pass nobody awaits (a timer, a hint) that fails is reported, not thrown into the void. */
 export const report = (error: unknown): void => console.warn('offline-outbox: a replay pass failed; it will be tried again', error);
+/** How many of a group's entries are claimed (and their bodies read) at once. */
+const CLAIM_RUN = 25;
 /** The longest a worker's own retry timer waits; other triggers may come sooner. */
 const MAX_TIMER_MS = 5 * 60 * 1000;
 
@@ -66,13 +68,27 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
     broadcast('sync-start', { total });
     const inFlight = new Set<number>();
     const renewal = setInterval(() => void renewLeases([...inFlight], Date.now() + LEASE_MS).catch(() => {}), LEASE_MS / 3);
+    // A group's due entries are claimed together (one transaction, not one
+    // per write), in runs of CLAIM_RUN to bound the bodies held in memory.
     const runGroup = async (queue: OutboxEntry[]) => {
-      for (const entry of queue) {
-        if (!due(entry, now, force)) return;
-        inFlight.add(entry.seq!);
-        const outcome = await replayEntry(entry).finally(() => inFlight.delete(entry.seq!));
-        if (outcome === 'done') broadcast('sync-progress', { done: ++done, total });
-        else if (outcome !== 'dead') return;
+      for (let i = 0; i < queue.length && due(queue[i]!, now, force); ) {
+        const run: OutboxEntry[] = [];
+        while (run.length < CLAIM_RUN && i < queue.length && due(queue[i]!, now, force)) run.push(queue[i++]!);
+        const claimed = await claim(run.map((e) => e.seq!), Date.now() + LEASE_MS, Date.now());
+        for (const c of claimed) inFlight.add(c.entry.seq!);
+        for (let k = 0; k < claimed.length; k++) {
+          const outcome = await replayClaimed(claimed[k]!).finally(() => inFlight.delete(claimed[k]!.entry.seq!));
+          if (outcome === 'done') broadcast('sync-progress', { done: ++done, total });
+          else if (outcome !== 'dead') {
+            // The group waits: what it had claimed behind this one goes back in line.
+            const rest = claimed.slice(k + 1);
+            for (const c of rest) inFlight.delete(c.entry.seq!);
+            await release(rest);
+            return;
+          }
+        }
+        // Someone else held an entry (another worker instance): stop here.
+        if (claimed.length < run.length) return;
       }
     };
     let next = 0;

@@ -9,16 +9,6 @@ import { promisifyRequest } from 'idb-keyval';
 import { BODIES, ENTRIES, openDatabase } from '../store/db.js';
 import type { EntryState, OutboxEntry } from './entry.js';
 
-interface Waiting {
-  entry: OutboxEntry;
-  body: ArrayBuffer | null;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-let waiting: Waiting[] = [];
-let committing = false;
-
 /**
  * Everything but an enqueue commits relaxed: losing a lease, a state change
  * or a removal to a crash only means a write is sent again, with the same
@@ -29,42 +19,53 @@ const RELAXED: IDBTransactionOptions = { durability: 'relaxed' };
 const tx = async (stores: string[], mode: IDBTransactionMode, options?: IDBTransactionOptions) =>
   (await openDatabase()).transaction(stores, mode, options);
 
-async function commitWaiting(): Promise<void> {
-  committing = true;
-  while (waiting.length) {
-    const batch = waiting;
-    waiting = [];
-    try {
-      const t = await tx([ENTRIES, BODIES], 'readwrite', { durability: 'strict' });
-      const entries = t.objectStore(ENTRIES);
-      const bodies = t.objectStore(BODIES);
-      for (const w of batch) {
-        // The body is stored under the sequence the entry just got.
-        entries.add(w.entry).onsuccess = (e) => {
-          w.entry.seq = (e.target as IDBRequest<number>).result;
-          bodies.add(w.body, w.entry.seq);
-        };
+/**
+ * Calls that arrive while a commit is under way wait and share the next
+ * transaction: under load one commit serves many, and an idle call waits
+ * for no one. Each call resolves when the transaction holding it committed.
+ */
+function grouped<T>(commit: (batch: T[]) => Promise<void>): (item: T) => Promise<void> {
+  let waiting: { item: T; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  let running = false;
+  const drain = async () => {
+    running = true;
+    while (waiting.length) {
+      const batch = waiting;
+      waiting = [];
+      try {
+        await commit(batch.map((w) => w.item));
+        for (const w of batch) w.resolve();
+      } catch (error) {
+        for (const w of batch) w.reject(error);
       }
-      await promisifyRequest(t);
-      const groups = await (busy ??= loadBusy());
-      for (const w of batch) {
-        groups.add(w.entry.group);
-        w.resolve();
-      }
-    } catch (error) {
-      for (const w of batch) w.reject(error);
     }
-  }
-  committing = false;
+    running = false;
+  };
+  return (item) =>
+    new Promise((resolve, reject) => {
+      waiting.push({ item, resolve, reject });
+      if (!running) void drain();
+    });
 }
 
+const commitEnqueues = grouped<{ entry: OutboxEntry; body: ArrayBuffer | null }>(async (batch) => {
+  const t = await tx([ENTRIES, BODIES], 'readwrite', { durability: 'strict' });
+  const entries = t.objectStore(ENTRIES);
+  const bodies = t.objectStore(BODIES);
+  for (const w of batch) {
+    // The body is stored under the sequence the entry just got.
+    entries.add(w.entry).onsuccess = (e) => {
+      w.entry.seq = (e.target as IDBRequest<number>).result;
+      bodies.add(w.body, w.entry.seq);
+    };
+  }
+  await promisifyRequest(t);
+  const groups = await (busy ??= loadBusy());
+  for (const w of batch) groups.add(w.entry.group);
+});
+
 /** Stores a write durably; resolves once committed (the entry then has its `seq`). */
-export function enqueue(entry: OutboxEntry, body: ArrayBuffer | null): Promise<void> {
-  return new Promise((resolve, reject) => {
-    waiting.push({ entry, body, resolve, reject });
-    if (!committing) void commitWaiting();
-  });
-}
+export const enqueue = (entry: OutboxEntry, body: ArrayBuffer | null): Promise<void> => commitEnqueues({ entry, body });
 
 /**
  * The groups with live entries (waiting, in flight, conflicted, parked for
@@ -112,22 +113,44 @@ export async function findEntry(id: string): Promise<OutboxEntry | undefined> {
   return promisifyRequest((await tx([ENTRIES], 'readonly')).objectStore(ENTRIES).index('id').get(id) as IDBRequest<OutboxEntry | undefined>);
 }
 
+export interface Claimed {
+  entry: OutboxEntry;
+  body: ArrayBuffer | null;
+}
+
+const claimable = (e: OutboxEntry | undefined, now: number): e is OutboxEntry =>
+  !!e && (e.state === 'pending' || (e.state === 'inflight' && e.leaseUntil < now));
+
 /**
- * Marks an entry in flight with a lease and reads its body, atomically: only
- * a pending entry (or one whose lease lapsed) can be claimed, so two replays
- * never send the same entry at once, even from two worker instances.
+ * Marks entries in flight with a lease and reads their bodies, atomically and
+ * in one transaction: the given run of a group's entries, in order, up to the
+ * first that cannot be claimed. Only a pending entry (or one whose lease
+ * lapsed) can be, so two replays never send the same entry at once, even
+ * from two worker instances.
  */
-export async function claim(seq: number, leaseUntil: number, now: number): Promise<{ entry: OutboxEntry; body: ArrayBuffer | null } | undefined> {
+export async function claim(seqs: number[], leaseUntil: number, now: number): Promise<Claimed[]> {
   const t = await tx([ENTRIES, BODIES], 'readwrite', RELAXED);
   const entries = t.objectStore(ENTRIES);
-  const entry = (await promisifyRequest(entries.get(seq))) as OutboxEntry | undefined;
-  if (!entry || !(entry.state === 'pending' || (entry.state === 'inflight' && entry.leaseUntil < now))) return undefined;
-  entry.state = 'inflight';
-  entry.leaseUntil = leaseUntil;
-  entries.put(entry);
-  const body = (await promisifyRequest(t.objectStore(BODIES).get(seq))) as ArrayBuffer | null;
+  const bodies = t.objectStore(BODIES);
+  const claimed: Claimed[] = [];
+  for (const seq of seqs) {
+    const entry = (await promisifyRequest(entries.get(seq))) as OutboxEntry | undefined;
+    if (!claimable(entry, now)) break;
+    entry.state = 'inflight';
+    entry.leaseUntil = leaseUntil;
+    entries.put(entry);
+    claimed.push({ entry, body: (await promisifyRequest(bodies.get(seq))) as ArrayBuffer | null });
+  }
   await promisifyRequest(t);
-  return { entry, body };
+  return claimed;
+}
+
+/** Puts claimed entries that were not sent back in line (their group stopped before them). */
+export async function release(claimed: Claimed[]): Promise<void> {
+  if (!claimed.length) return;
+  const t = await tx([ENTRIES], 'readwrite', RELAXED);
+  for (const { entry } of claimed) t.objectStore(ENTRIES).put({ ...entry, state: 'pending', leaseUntil: 0 });
+  await promisifyRequest(t);
 }
 
 /** Extends the lease of entries this worker still has in flight. */
@@ -151,17 +174,23 @@ export async function saveEntry(entry: OutboxEntry): Promise<void> {
   await promisifyRequest(t);
 }
 
-/** Removes an entry and its body: only after success, or an explicit discard. */
-export async function removeEntry(seq: number): Promise<void> {
+/**
+ * Removes an entry and its body: only after success, or an explicit discard.
+ * Grouped like enqueues: six groups replaying at once would otherwise wait
+ * on each other's bookkeeping.
+ */
+export const removeEntry = grouped<number>(async (seqs) => {
   const t = await tx([ENTRIES, BODIES], 'readwrite', RELAXED);
-  t.objectStore(ENTRIES).delete(seq);
-  t.objectStore(BODIES).delete(seq);
+  for (const seq of seqs) {
+    t.objectStore(ENTRIES).delete(seq);
+    t.objectStore(BODIES).delete(seq);
+  }
   await promisifyRequest(t);
-}
+});
 
 /** Puts entries parked for auth back in line (credentials work again); returns how many. */
 export async function resumeAuth(now: number): Promise<number> {
-  const t = await tx([ENTRIES], 'readwrite');
+  const t = await tx([ENTRIES], 'readwrite', RELAXED);
   const entries = t.objectStore(ENTRIES);
   const parked = (await promisifyRequest(entries.index('state').getAll('auth'))) as OutboxEntry[];
   for (const entry of parked) entries.put({ ...entry, state: 'pending', nextAttemptAt: now });
