@@ -26,6 +26,16 @@ export async function fetchWithin(request: Request, timeoutMs: number | undefine
   }
 }
 
+const removals = new Set<Promise<void>>();
+function track(removal: Promise<void>): void {
+  // A failed removal leaves the write in flight: it is sent again, same key, when its lease lapses.
+  const settled = removal.catch(() => {}).finally(() => removals.delete(settled));
+  removals.add(settled);
+}
+
+/** Resolves once every removal started so far has committed (or failed). */
+export const settled = (): Promise<unknown> => Promise.all(removals);
+
 /** Sends one claimed write and records its outcome; the caller claimed it (see store.claim). */
 export async function replayClaimed({ entry, body }: Claimed, now = Date.now()): Promise<Outcome> {
   const expired = (at: number) => entry.policy.ttlMs !== undefined && at - entry.createdAt > entry.policy.ttlMs;
@@ -56,7 +66,9 @@ export async function replayClaimed({ entry, body }: Claimed, now = Date.now()):
     return settle({ ...entry, state: 'pending' }, 'retry');
   }
   if (outcome === 'done') {
-    await removeEntry(entry.seq!);
+    // The group's next write need not wait for this bookkeeping; a pass
+    // ends only once its removals are committed (see settled()).
+    track(removeEntry(entry.seq!));
     broadcast('replayed', { id: entry.id, status: status! });
     return 'done';
   }

@@ -14,7 +14,7 @@ import { set } from 'idb-keyval';
 import { broadcast } from './broadcast.js';
 import type { OutboxEntry } from './entry.js';
 import { isLive } from './entry.js';
-import { LEASE_MS, replayClaimed } from './replay.js';
+import { LEASE_MS, replayClaimed, settled } from './replay.js';
 import { metaStore } from '../store/db.js';
 import { claim, listEntries, refreshBusy, release, renewLeases } from './store.js';
 
@@ -80,6 +80,9 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
           const outcome = await replayClaimed(claimed[k]!).finally(() => inFlight.delete(claimed[k]!.entry.seq!));
           if (outcome === 'done') broadcast('sync-progress', { done: ++done, total });
           else if (outcome !== 'dead') {
+            // A network error (not an answer): the connection is down, so no
+            // other group is started in this pass.
+            if (outcome === 'retry' && claimed[k]!.entry.lastStatus === undefined) unreachable = true;
             // The group waits: what it had claimed behind this one goes back in line.
             const rest = claimed.slice(k + 1);
             for (const c of rest) inFlight.delete(c.entry.seq!);
@@ -92,10 +95,12 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
       }
     };
     let next = 0;
+    let unreachable = false;
     try {
       await Promise.all(Array.from({ length: Math.min(concurrency, ready.length) }, async () => {
-        while (next < ready.length) await runGroup(ready[next++]!);
+        while (next < ready.length && !unreachable) await runGroup(ready[next++]!);
       }));
+      await settled();
     } finally {
       clearInterval(renewal);
     }
