@@ -12,6 +12,7 @@
  */
 import { set } from 'idb-keyval';
 import { broadcast } from './broadcast.js';
+import { BACKOFF_BASE_MS } from './outcome.js';
 import type { OutboxEntry } from './entry.js';
 import { isLive } from './entry.js';
 import { LEASE_MS, replayClaimed, settled } from './replay.js';
@@ -49,6 +50,12 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
   let running: Promise<void> | undefined;
   let again = false;
   let urgent = false;
+  // While the network is unreachable, the worker's own timer backs off too
+  // (1 s, 2 s, 4 s … 5 min): an offline burst of writes would otherwise
+  // trigger a pass a second, each reading the whole outbox to learn nothing.
+  // An urgent trigger (the connection is back) ends the quiet.
+  let quietUntil = 0;
+  let quietStep = BACKOFF_BASE_MS;
   let hasWork = true;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -104,6 +111,10 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
     } finally {
       clearInterval(renewal);
     }
+    if (unreachable) {
+      quietUntil = Date.now() + quietStep;
+      quietStep = Math.min(MAX_TIMER_MS, quietStep * 2);
+    } else quietStep = BACKOFF_BASE_MS;
     if (done) await set('lastSyncAt', Date.now(), metaStore);
     broadcast('sync-end', { done, remaining: total - done });
   }
@@ -121,8 +132,9 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
   }
 
   async function afterPass(): Promise<void> {
-    await refreshBusy();
-    const remaining = (await listEntries()).filter((e) => e.state === 'pending' || e.state === 'inflight');
+    const all = await listEntries();
+    await refreshBusy(all);
+    const remaining = all.filter((e) => e.state === 'pending' || e.state === 'inflight');
     hasWork = remaining.length > 0;
     if (hasWork) {
       // While the worker lives, come back when the earliest retry is due.
@@ -136,6 +148,7 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
     syncNow(now = false) {
       hasWork = true;
       urgent ||= now;
+      if (now) quietUntil = 0;
       if (running) {
         again = true;
         return running;
@@ -145,7 +158,7 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
     later(ms) {
       // A running loop sets its own timer from what is left when it ends.
       if (running) return;
-      const at = Date.now() + Math.min(MAX_TIMER_MS, Math.max(0, ms));
+      const at = Math.max(quietUntil, Date.now() + Math.min(MAX_TIMER_MS, Math.max(0, ms)));
       if (at >= timerAt) return;
       clearTimeout(timer);
       timerAt = at;

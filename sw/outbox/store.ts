@@ -83,9 +83,9 @@ export async function groupIsBusy(group: string): Promise<boolean> {
   return (await (busy ??= loadBusy())).has(group);
 }
 
-/** Recomputes the busy groups from what the store holds now (after a replay pass, a discard). */
-export async function refreshBusy(): Promise<void> {
-  const fresh = loadBusy();
+/** Recomputes the busy groups from the store's entries (read by the caller, or now). */
+export async function refreshBusy(entries?: OutboxEntry[]): Promise<void> {
+  const fresh = entries ? Promise.resolve(new Set(entries.filter((e) => e.state !== 'dead').map((e) => e.group))) : loadBusy();
   await fresh;
   busy = fresh;
 }
