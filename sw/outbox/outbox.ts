@@ -31,9 +31,7 @@ export function createOutbox(options: OutboxOptions = {}) {
     syncRequested = true;
     await scope.registration.sync?.register(SYNC_TAG).catch(() => (syncRequested = false));
   };
-  const scheduler = createScheduler(options.concurrency, (remaining) => {
-    syncRequested = false;
-    if (remaining.length) void requestSync();
+  const scheduler = createScheduler(options.concurrency, () => {
     void status().then((s) => broadcast('status', s), () => {});
   });
   /** Explicit triggers (the page, Background Sync, a network success) are urgent: see Scheduler.syncNow. */
@@ -109,13 +107,18 @@ export function createOutbox(options: OutboxOptions = {}) {
     },
     async onSync(event: SyncEvent): Promise<void> {
       syncRequested = false;
-      await syncNow();
+      // The browser fires this when it thinks it is online, not when our
+      // server answers: right after a pass found the network unreachable,
+      // waiting writes keep their backoff.
+      await scheduler.syncNow(!scheduler.quiet);
       const left = await status();
       if (left.pending + left.inFlight === 0) return;
       // While the browser has retries left, fail this sync so it schedules one
-      // (with its own backoff); on the last chance, start a fresh registration.
+      // (with its own backoff). On the last chance, register anew, unless the
+      // server is unreachable now (that would only spin); the next queued
+      // write, the page and the worker's timer carry on.
       if (!event.lastChance) throw new Error(`offline-outbox: ${left.pending} writes still waiting; the browser will fire this sync again`);
-      await requestSync();
+      if (!scheduler.quiet) await requestSync();
     },
   };
 }

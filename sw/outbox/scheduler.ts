@@ -41,6 +41,8 @@ export interface Scheduler {
   later(ms: number): void;
   /** Whether the last look at the outbox saw writes waiting (cheap: no storage read). */
   readonly hasWork: boolean;
+  /** Whether a recent pass found the network unreachable (its retry timer is backing off). */
+  readonly quiet: boolean;
 }
 
 const due = (e: OutboxEntry, now: number, urgent: boolean) =>
@@ -169,6 +171,9 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
     },
     get hasWork() {
       return hasWork;
+    },
+    get quiet() {
+      return quietUntil > Date.now();
     },
   };
   return scheduler;

@@ -65,18 +65,38 @@ describe('crash safety', () => {
 });
 
 describe('Background Sync', () => {
-  it('registers its tag when a write is queued; a sync with work left fails (so the browser retries), and the last chance re-registers', async () => {
+  it('registers its tag when a write is queued; a sync with work left fails, so the browser retries it', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0); // no backoff wait between the attempts below
     scope = await installWorker();
     await queueOffline('/api/notes/1');
     expect(await scope.registration.sync.getTags()).toEqual(['offline-outbox']);
-    net.online = false;
+    net.behave(() => new HttpResponse(null, { status: 503 }));
     await expect(scope.sync('offline-outbox', false)).rejects.toThrow(/1 writes still waiting/);
+    expect(await scope.registration.sync.getTags()).toEqual(['offline-outbox']);
+    // The last chance, with the server answering (503): a fresh registration.
     await expect(scope.sync('offline-outbox', true)).resolves.toBeUndefined();
     expect(await scope.registration.sync.getTags()).toEqual(['offline-outbox']);
-    net.online = true;
+    net.behave(() => undefined);
     await scope.sync('offline-outbox');
-    expect(net.received).toHaveLength(1);
+    expect(net.received.at(-1)).toMatchObject({ path: '/api/notes/1' });
     expect((await status(scope)).pending).toBe(0);
+  });
+
+  it('does not spin while the server is unreachable: the last chance then registers nothing, and waiting writes keep their backoff', async () => {
+    scope = await installWorker();
+    await queueOffline('/api/notes/1');
+    net.online = false;
+    await expect(scope.sync('offline-outbox', false)).rejects.toThrow(/still waiting/);
+    const [entry] = await entries(scope);
+    expect(entry).toMatchObject({ attempts: 1 });
+    await expect(scope.sync('offline-outbox', true)).resolves.toBeUndefined();
+    expect(await scope.registration.sync.getTags()).toEqual([]);
+    // The second sync, right after, did not send it again.
+    expect((await entries(scope))[0]).toMatchObject({ attempts: 1 });
+    // The page's own "sync now" still does.
+    net.online = true;
+    await syncNow(scope);
+    expect(await status(scope)).toMatchObject({ pending: 0 });
   });
 });
 

@@ -1,0 +1,470 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: offline-outbox against plain Workbox, side by side, in
+ * headless Chromium. See bench/README.md.
+ *
+ *   BENCH_RUNS=3                       repetitions of each case (median reported)
+ *   BENCH_SUBJECTS=offline-outbox,workbox
+ *   BENCH_CASES=enqueue,replay
+ *   BENCH_CALIBRATE=0                  skip the calibration runs (no worker / ideal replayer)
+ *   BENCH_REPLAY_CAP_S=120             how long a replay may take before it is cut off
+ *   BENCH_BUILD=0                      do not run `npm run build` before measuring offline-outbox
+ *   BENCH_DIST=path                    measure offline-outbox from another build directory (no build)
+ *
+ * Exit status: 0 when every selected subject was measured and every
+ * correctness check held, whether or not the performance targets were met
+ * (the numbers are the result); 1 when the harness could not measure
+ * something (a subject not ready, a timeout, a failed check).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync, readdirSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { probe, runEnqueue, runIdealReplay, runNoWorkerEnqueue, runReplay, WORKLOAD } from './lib/cases.mjs';
+import { DIST_DIR, SUBJECTS } from './lib/subjects.mjs';
+import { median, NotReadyError } from './lib/util.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS = join(ROOT, 'bench/results');
+const OURS = 'offline-outbox';
+const BASE = 'workbox';
+/** Calibration runs, not subjects: what the machine and harness allow. */
+const NO_WORKER = 'no worker (calibration)';
+const IDEAL = 'ideal replayer (calibration)';
+
+// ---------------------------------------------------------------- settings
+
+function list(name, allowed) {
+  const raw = process.env[name];
+  if (!raw) return allowed;
+  const chosen = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = chosen.filter((s) => !allowed.includes(s));
+  if (unknown.length || chosen.length === 0) fatal(`${name}=${raw}: expected a comma-separated list of ${allowed.join(', ')}`);
+  return allowed.filter((s) => chosen.includes(s));
+}
+
+function positive(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) fatal(`${name}=${raw}: expected a positive number`);
+  return n;
+}
+
+function fatal(message) {
+  console.error(`bench: ${message}`);
+  process.exit(1);
+}
+
+const runs = Math.round(positive('BENCH_RUNS', 3));
+const subjects = list('BENCH_SUBJECTS', [OURS, BASE]);
+const cases = list('BENCH_CASES', ['enqueue', 'replay']);
+const calibrate = process.env.BENCH_CALIBRATE !== '0';
+const replayCapMs = positive('BENCH_REPLAY_CAP_S', 120) * 1000;
+const build = process.env.BENCH_BUILD !== '0' && !process.env.BENCH_DIST;
+
+/** ⌈1000/6⌉ × 20 ms: every write replayed 6 at a time, nothing else. */
+const REPLAY_FLOOR_MS = Math.ceil(WORKLOAD.writes / WORKLOAD.connectionsPerHost) * WORKLOAD.writeDelayMs;
+const TARGETS = {
+  enqueueRatio: 2,
+  replaySpeedup: 5,
+  replayFloorFactor: 1.3,
+};
+
+// ---------------------------------------------------------------- machine
+
+const packageVersion = (name) => {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+};
+
+const startedAt = new Date();
+const machine = {
+  cpuCount: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  totalMemoryMB: Math.round(totalmem() / 2 ** 20),
+  os: `${process.platform} ${release()}`,
+  node: process.version,
+  chromium: 'unknown',
+  playwrightCore: packageVersion('playwright-core'),
+  workbox: packageVersion('workbox-background-sync'),
+  loadAverageAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
+  loadAverageAtEnd: null,
+};
+
+// ---------------------------------------------------------------- helpers
+
+const fixed = (n, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits));
+const seconds = (ms) => (ms === null || ms === undefined || Number.isNaN(ms) ? '—' : Math.abs(ms) < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
+const errorText = (error) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * A measured value that may be a lower bound (a replay cut off at the cap
+ * took at least that long).
+ * @typedef {{ value: number, atLeast: boolean }} Measure
+ */
+
+/** Median of measures; a lower bound when a bound sits in the middle. */
+function medianMeasure(measures) {
+  if (measures.length === 0) return null;
+  const sorted = [...measures].sort((a, b) => a.value - b.value);
+  const mid = Math.floor(sorted.length / 2);
+  const middle = sorted.length % 2 ? [sorted[mid]] : [sorted[mid - 1], sorted[mid]];
+  return { value: median(middle.map((m) => m.value)), atLeast: middle.some((m) => m.atLeast) };
+}
+
+const showMeasure = (m, format) => (m ? `${m.atLeast ? '≥ ' : ''}${format(m.value)}` : '—');
+
+/** ours / base, with what the bounds allow: 'exact', 'atMost' or 'atLeast' (or null: unknown). */
+function ratio(ours, base) {
+  if (!ours || !base) return null;
+  const value = ours.value / base.value;
+  if (ours.atLeast && base.atLeast) return null;
+  return { value, bound: ours.atLeast ? 'atLeast' : base.atLeast ? 'atMost' : 'exact' };
+}
+const showRatio = (r) => (r ? `${r.bound === 'atMost' ? '≤ ' : r.bound === 'atLeast' ? '≥ ' : ''}${r.value.toFixed(2)}×` : '—');
+
+/** PASS/FAIL of "value ≥ limit" or "value ≤ limit" given the bound; 'unknown' when the bound cannot decide. */
+function verdict(r, op, limit) {
+  if (!r) return 'unknown';
+  const { value, bound } = r;
+  if (op === '>=') {
+    if (value >= limit && bound !== 'atMost') return 'PASS';
+    if (value < limit && bound !== 'atLeast') return 'FAIL';
+  } else {
+    if (value <= limit && bound !== 'atLeast') return 'PASS';
+    if (value > limit && bound !== 'atMost') return 'FAIL';
+  }
+  return 'unknown';
+}
+
+// ---------------------------------------------------------------- cases
+
+const CASES = {
+  enqueue: {
+    title: `enqueue: ${WORKLOAD.writes} writes offline over ${WORKLOAD.resources} resources, ${WORKLOAD.inflight} in flight; wall time until every page fetch settled`,
+    run: (subject) => runEnqueue(subject),
+    calibration: {
+      name: NO_WORKER,
+      run: runNoWorkerEnqueue,
+      progress: (r) => `${fixed(r.writesPerSec)} writes/s (${seconds(r.elapsedMs)}); ${r.sent.rejected} fetches failed`,
+    },
+    progress: (subject, r) =>
+      `${fixed(r.writesPerSec)} writes/s (${seconds(r.elapsedMs)}); queued ${r.queued}/${WORKLOAD.writes} (${subject.queuedBy}); page saw ${JSON.stringify(r.sent.statuses)}, ${r.sent.rejected} rejected`,
+    summarize(samples) {
+      const m = (name) => (samples[name]?.length ? { value: median(samples[name].map((r) => r.writesPerSec)), atLeast: false } : null);
+      const ours = m(OURS);
+      const base = m(BASE);
+      const r = ratio(ours, base);
+      const rows = [];
+      for (const name of [OURS, BASE]) {
+        const s = samples[name];
+        if (!s) continue;
+        const isOurs = name === OURS;
+        rows.push({
+          subject: name,
+          metric: 'writes/s',
+          median: showMeasure(m(name), (v) => fixed(v)),
+          samples: s.map((x) => fixed(x.writesPerSec)).join(', '),
+          ratio: isOurs ? showRatio(r) : '',
+          target: isOurs ? `ours ≥ ${TARGETS.enqueueRatio}× workbox` : '(baseline)',
+          verdict: isOurs ? (base ? verdict(r, '>=', TARGETS.enqueueRatio) : 'n/a (no workbox run)') : '',
+          kind: isOurs ? 'target' : 'info',
+        });
+        rows.push({
+          subject: name,
+          metric: 'time for all writes',
+          median: seconds(median(s.map((x) => x.elapsedMs))),
+          samples: s.map((x) => seconds(x.elapsedMs)).join(', '),
+          ratio: '',
+          target: '',
+          verdict: '',
+          kind: 'info',
+        });
+        if (!isOurs)
+          rows.push({
+            subject: name,
+            metric: 'page fetches rejected',
+            median: fixed(median(s.map((x) => x.sent.rejected))),
+            samples: s.map((x) => x.sent.rejected).join(', '),
+            ratio: '',
+            target: '(expected: its plugin re-throws)',
+            verdict: '',
+            kind: 'info',
+          });
+      }
+      const bare = samples[NO_WORKER];
+      if (bare)
+        rows.push({
+          subject: NO_WORKER,
+          metric: 'writes/s',
+          median: fixed(median(bare.map((x) => x.writesPerSec))),
+          samples: bare.map((x) => fixed(x.writesPerSec)).join(', '),
+          ratio: '',
+          target: '(page loop + network stack alone)',
+          verdict: '',
+          kind: 'info',
+        });
+      return { rows, medians: { [OURS]: ours, [BASE]: base, [NO_WORKER]: bare ? median(bare.map((x) => x.writesPerSec)) : null }, ratio: r };
+    },
+  },
+  replay: {
+    title: `replay: ${WORKLOAD.writes} queued writes (${WORKLOAD.writes / WORKLOAD.resources} per resource), then online; time until the server (+${WORKLOAD.writeDelayMs} ms per write) answered them all`,
+    run: (subject) => runReplay(subject, replayCapMs),
+    calibration: {
+      name: IDEAL,
+      run: runIdealReplay,
+      progress: (r) => `${seconds(r.timeToAllMs)}; max ${r.maxInFlightAtServer}, mean ${fixed(r.meanInFlightAtServer, 2)} at once at the server`,
+    },
+    progress: (subject, r) =>
+      `${r.complete ? '' : `INCOMPLETE at the ${seconds(replayCapMs)} cap: `}${r.distinct}/${WORKLOAD.writes} delivered in ${seconds(r.timeToAllMs)}; first after ${seconds(r.firstArrivalMs)}; sync dispatched ${r.syncDispatchedMs === null ? 'never' : `after ${seconds(r.syncDispatchedMs)}`}; max ${r.maxInFlightAtServer} at once at the server; ${r.orderViolations} out of order, ${r.duplicates} duplicates; page after online: ${r.afterOnline}`,
+    summarize(samples) {
+      const time = (name) => (samples[name]?.length ? medianMeasure(samples[name].map((r) => ({ value: r.timeToAllMs, atLeast: !r.complete }))) : null);
+      const ours = time(OURS);
+      const base = time(BASE);
+      const r = ratio(ours, base);
+      const floorLimit = TARGETS.replayFloorFactor * REPLAY_FLOOR_MS;
+      const rows = [];
+      const info = (name, metric, values, format, target = '') => ({
+        subject: name,
+        metric,
+        median: format(median(values.filter((v) => v !== null))),
+        samples: values.map((v) => (v === null ? '—' : format(v))).join(', '),
+        ratio: '',
+        target,
+        verdict: '',
+        kind: 'info',
+      });
+      for (const name of [OURS, BASE]) {
+        const s = samples[name];
+        if (!s) continue;
+        const isOurs = name === OURS;
+        const timeRow = {
+          subject: name,
+          metric: `time to deliver all ${WORKLOAD.writes}`,
+          median: showMeasure(time(name), seconds),
+          samples: s.map((x) => `${x.complete ? '' : '≥ '}${seconds(x.timeToAllMs)}`).join(', '),
+          ratio: '',
+          target: '(baseline)',
+          verdict: '',
+          kind: 'info',
+        };
+        if (isOurs) {
+          rows.push({
+            ...timeRow,
+            ratio: showRatio(r),
+            target: `ours ≥ ${TARGETS.replaySpeedup}× faster (ratio ≤ ${(1 / TARGETS.replaySpeedup).toFixed(2)}×)`,
+            verdict: base ? verdict(r, '<=', 1 / TARGETS.replaySpeedup) : 'n/a (no workbox run)',
+            kind: 'target',
+          });
+          rows.push({
+            ...timeRow,
+            sameAsAbove: true,
+            target: `≤ ${seconds(floorLimit)} (${TARGETS.replayFloorFactor} × ⌈${WORKLOAD.writes}/${WORKLOAD.connectionsPerHost}⌉ × ${WORKLOAD.writeDelayMs} ms)`,
+            verdict: ours ? verdict({ value: ours.value, bound: ours.atLeast ? 'atLeast' : 'exact' }, '<=', floorLimit) : 'n/a',
+            kind: 'target',
+          });
+        } else rows.push(timeRow);
+        rows.push(info(name, `delivered (cap ${seconds(replayCapMs)})`, s.map((x) => x.distinct), (v) => fixed(v)));
+        rows.push(info(name, 'first delivery after online', s.map((x) => x.firstArrivalMs), seconds));
+        rows.push(info(name, 'sync event dispatched after online', s.map((x) => x.syncDispatchedMs), seconds));
+        rows.push(info(name, 'most writes at once at the server', s.map((x) => x.maxInFlightAtServer), (v) => fixed(v), `(≤ ${WORKLOAD.connectionsPerHost} per host)`));
+        rows.push(info(name, 'mean writes at once at the server', s.map((x) => x.meanInFlightAtServer), (v) => fixed(v, 2)));
+        if (!isOurs) rows.push(info(name, 'still queued after', s.map((x) => (typeof x.remaining === 'number' ? x.remaining : null)), (v) => fixed(v)));
+      }
+      const ideal = samples[IDEAL];
+      const idealMs = ideal ? median(ideal.map((x) => x.timeToAllMs)) : null;
+      if (ideal) {
+        rows.push(info(IDEAL, `time to deliver all ${WORKLOAD.writes}`, ideal.map((x) => x.timeToAllMs), seconds, `(this machine's floor; theory ${seconds(REPLAY_FLOOR_MS)})`));
+        rows.push(info(IDEAL, 'mean writes at once at the server', ideal.map((x) => x.meanInFlightAtServer), (v) => fixed(v, 2)));
+        // How far ours is from what this machine allows (context, not a target).
+        if (ours) {
+          const at = rows.findIndex((row) => row.subject === OURS && row.kind === 'target') + 2;
+          rows.splice(at, 0, { subject: OURS, metric: 'time ÷ ideal replayer\'s', median: `${ours.atLeast ? '≥ ' : ''}${(ours.value / idealMs).toFixed(2)}×`, samples: '', ratio: '', target: '(context)', verdict: '', kind: 'info' });
+        }
+      }
+      return { rows, medians: { [OURS]: ours, [BASE]: base, [IDEAL]: idealMs }, ratio: r };
+    },
+  },
+};
+
+// ---------------------------------------------------------------- run
+
+const harnessFailures = [];
+const notReady = new Map();
+
+function newestSource() {
+  let newest = 0;
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  for (const dir of ['sw', 'client', 'common']) walk(join(ROOT, dir));
+  return newest;
+}
+
+async function writeJsonAtomic(file, data) {
+  await mkdir(RESULTS, { recursive: true });
+  const tmp = `${file}.tmp`;
+  // Arrays of plain values (a delivery, a list of times) on one line each.
+  const text = JSON.stringify(data, null, 2).replace(/\[\s*((?:[^[\]{}\s][^[\]{}]*?)?)\s*\]/g, (_, inner) => `[${inner.replace(/\s*\n\s*/g, ' ')}]`);
+  await writeFile(tmp, `${text}\n`);
+  await rename(tmp, file);
+}
+
+console.log(`offline-outbox bench — ${startedAt.toISOString()}`);
+console.log(`subjects: ${subjects.join(', ')}; cases: ${cases.join(', ')}; ${runs} run(s) each; replay cap ${seconds(replayCapMs)}`);
+console.log(`machine: ${machine.cpuCount} × ${machine.cpuModel}, load ${machine.loadAverageAtStart.join(' ')}, node ${machine.node}, playwright-core ${machine.playwrightCore}, workbox ${machine.workbox}\n`);
+
+if (subjects.includes(OURS)) {
+  if (build) {
+    console.log('building offline-outbox (npm run build; BENCH_BUILD=0 skips) …');
+    const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    if (result.status !== 0) notReady.set(OURS, `npm run build failed (status ${result.status})`);
+  } else if (process.env.BENCH_DIST) {
+    console.log(`offline-outbox from ${DIST_DIR} (BENCH_DIST)`);
+  } else {
+    try {
+      if (statSync(join(DIST_DIR, 'sw.js')).mtimeMs < newestSource()) console.warn('warning: dist/sw.js is older than sw/, client/ or common/; measuring the old build (drop BENCH_BUILD=0 to rebuild)');
+    } catch {
+      // A missing dist/sw.js is reported by the probe.
+    }
+  }
+}
+
+// Can each subject queue one write at all? A subject that cannot is "not
+// ready": it is skipped, said so, and the run exits non-zero.
+for (const name of subjects) {
+  if (notReady.has(name)) continue;
+  process.stdout.write(`probe ${name}: one write offline … `);
+  try {
+    const { chromium } = await probe(SUBJECTS[name]);
+    machine.chromium = chromium;
+    console.log('queued');
+  } catch (error) {
+    console.log('NOT READY');
+    notReady.set(name, errorText(error));
+    if (!(error instanceof NotReadyError)) console.error(error);
+  }
+}
+for (const [name, reason] of notReady) {
+  console.log(`\n${name} is NOT READY: ${reason}`);
+  if (name === OURS) console.log(`  Measure the baseline alone meanwhile: BENCH_SUBJECTS=${BASE} npm run bench`);
+  harnessFailures.push(`${name} not ready: ${reason}`);
+}
+const measured = subjects.filter((name) => !notReady.has(name));
+
+const allRows = [];
+for (const caseName of cases) {
+  const spec = CASES[caseName];
+  console.log(`\n== ${spec.title}`);
+  const names = calibrate ? [...measured, spec.calibration.name] : measured;
+  /** @type {Record<string, unknown[]>} */
+  const samples = Object.fromEntries(names.map((name) => [name, []]));
+  const errors = Object.fromEntries(names.map((name) => [name, []]));
+  for (let run = 1; run <= runs; run++) {
+    // Alternate which subject goes first, so neither always gets the cooler machine.
+    const order = run % 2 ? names : [...names].reverse();
+    for (const name of order) {
+      const subject = SUBJECTS[name];
+      const isCalibration = name === spec.calibration.name;
+      const label = `${caseName} run ${run}/${runs} ${name}`;
+      process.stdout.write(`${label}: `);
+      try {
+        const result = isCalibration ? await spec.calibration.run() : await spec.run(subject);
+        samples[name].push({ run, ...result });
+        const failed = result.checks.filter((c) => !c.ok);
+        console.log((isCalibration ? spec.calibration.progress(result) : spec.progress(subject, result)) + (failed.length ? `\n  CHECK FAILED: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}` : ''));
+      } catch (error) {
+        console.log(`ERROR: ${errorText(error)}`);
+        errors[name].push({ run, error: errorText(error) });
+        harnessFailures.push(`${label}: ${errorText(error)}`);
+      }
+    }
+  }
+
+  const { rows, medians, ratio: caseRatio } = spec.summarize(Object.fromEntries(Object.entries(samples).filter(([, s]) => s.length)));
+  // Correctness checks: each must hold in every run.
+  for (const name of names) {
+    const checkNames = [...new Set(samples[name].flatMap((r) => r.checks.map((c) => c.name)))];
+    for (const checkName of checkNames) {
+      const results = samples[name].map((r) => r.checks.find((c) => c.name === checkName));
+      const ok = results.every((c) => c?.ok);
+      if (!ok) harnessFailures.push(`${caseName} ${name}: check failed: ${checkName} (${results.map((c) => c?.detail ?? '—').join(', ')})`);
+      const details = results.map((c) => c?.detail ?? '—');
+      const same = details.length > 1 && details.every((d) => d === details[0]);
+      rows.push({ subject: name, metric: checkName, median: '', samples: same ? `${details[0]} (every run)` : details.join(' | '), ratio: '', target: 'check: every run', verdict: ok ? 'PASS' : 'FAIL', kind: 'check' });
+    }
+  }
+  for (const name of subjects.filter((n) => notReady.has(n))) rows.push({ subject: name, metric: 'not ready', median: '—', samples: '', ratio: '', target: '', verdict: 'n/a', kind: 'info' });
+  // One block per subject: ours, workbox, then calibration (a stable sort keeps each block's order).
+  const rank = (row) => (row.subject === OURS ? 0 : row.subject === BASE ? 1 : 2);
+  rows.sort((a, b) => rank(a) - rank(b));
+  rows.forEach((row) => allRows.push({ case: caseName, ...row }));
+
+  machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
+  const file = join(RESULTS, `${caseName}.json`);
+  await writeJsonAtomic(file, {
+    case: caseName,
+    description: spec.title,
+    date: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine,
+    config: { runs, subjects, replayCapMs, ...WORKLOAD, replayFloorMs: REPLAY_FLOOR_MS, targets: TARGETS },
+    subjects: Object.fromEntries(
+      [...subjects, ...(calibrate ? [spec.calibration.name] : [])].map((name) => [
+        name,
+        notReady.has(name)
+          ? { status: 'not-ready', reason: notReady.get(name) }
+          : { status: errors[name].length ? 'errors' : 'measured', errors: errors[name], median: medians[name] ?? null, samples: samples[name] },
+      ]),
+    ),
+    ratioOursOverWorkbox: caseRatio,
+    table: rows,
+  });
+  console.log(`wrote ${file.slice(ROOT.length)}`);
+}
+
+// ---------------------------------------------------------------- report
+
+const columns = [
+  ['case', 'case'],
+  ['subject', 'subject'],
+  ['metric', 'metric'],
+  ['median', 'median'],
+  ['samples', 'runs'],
+  ['ratio', 'ours/workbox'],
+  ['target', 'target'],
+  ['verdict', 'verdict'],
+];
+const widths = columns.map(([key, head]) => Math.max(head.length, ...allRows.map((r) => String(r[key] ?? '').length)));
+const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd();
+console.log(`\n${line(columns.map(([, head]) => head))}`);
+console.log(line(widths.map((w) => '-'.repeat(w))));
+let previousCase = '';
+for (const row of allRows) {
+  if (previousCase && row.case !== previousCase) console.log('');
+  previousCase = row.case;
+  const shown = row.sameAsAbove ? { ...row, median: '〃', samples: '', ratio: row.ratio && '〃' } : row;
+  console.log(line(columns.map(([key]) => shown[key] ?? '')));
+}
+
+const targetRows = allRows.filter((r) => r.kind === 'target');
+console.log('\ntargets:');
+if (targetRows.length === 0) console.log(`  none evaluated (${OURS} was not measured)`);
+for (const r of targetRows) console.log(`  ${r.verdict.padEnd(7)} ${r.case}: ${r.subject} ${r.metric} ${r.median}${r.ratio && !r.sameAsAbove ? ` (ours/workbox ${r.ratio})` : ''}; target: ${r.target}`);
+
+if (harnessFailures.length) {
+  console.log(`\nthe harness could not measure everything (exit 1):\n${harnessFailures.map((f) => `  - ${f}`).join('\n')}`);
+  process.exitCode = 1;
+} else {
+  console.log('\nevery selected subject was measured and every check held (targets do not change the exit status)');
+}

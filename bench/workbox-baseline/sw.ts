@@ -1,0 +1,34 @@
+/**
+ * The baseline: a plain Workbox worker, written the way Workbox's docs show
+ * background sync ("Workbox background sync", BackgroundSyncPlugin on a
+ * NetworkOnly route), with nothing tuned for the benchmark.
+ *
+ * - POST /api/r/... goes to the network; when the network fails, the plugin
+ *   stores the request in IndexedDB (database `workbox-background-sync`,
+ *   store `requests`, queue `bench-queue`) and re-throws, so the page's fetch
+ *   rejects. The queue replays on the Background Sync event
+ *   `workbox-background-sync:bench-queue`, one request at a time.
+ * - The page itself (navigations) is NetworkFirst, so it reloads offline.
+ *
+ * Built by `bench/workbox-baseline/build.mjs` into one classic script.
+ */
+import { BackgroundSyncPlugin } from 'workbox-background-sync';
+import { clientsClaim } from 'workbox-core';
+import { registerRoute } from 'workbox-routing';
+import { NetworkFirst, NetworkOnly } from 'workbox-strategies';
+
+declare const self: ServiceWorkerGlobalScope;
+
+// workbox-core's skipWaiting() is deprecated in favour of calling it directly.
+void self.skipWaiting();
+clientsClaim();
+
+registerRoute(({ request }) => request.mode === 'navigate', new NetworkFirst({ cacheName: 'bench-pages' }));
+
+registerRoute(
+  /\/api\/r\/.+/,
+  new NetworkOnly({
+    plugins: [new BackgroundSyncPlugin('bench-queue', { maxRetentionTime: 24 * 60 })],
+  }),
+  'POST',
+);
