@@ -76,6 +76,7 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
     let done = 0;
     broadcast('sync-start', { total });
     const inFlight = new Set<number>();
+    let unreachable = false;
     const renewal = setInterval(() => void renewLeases([...inFlight], Date.now() + LEASE_MS).catch(() => {}), LEASE_MS / 3);
     // A group's due entries are claimed together (one transaction, not one
     // per write), in runs of CLAIM_RUN to bound the bodies held in memory.
@@ -104,7 +105,6 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
       }
     };
     let next = 0;
-    let unreachable = false;
     try {
       await Promise.all(Array.from({ length: Math.min(concurrency, ready.length) }, async () => {
         while (next < ready.length && !unreachable) await runGroup(ready[next++]!);
