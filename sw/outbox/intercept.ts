@@ -49,7 +49,8 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
   const url = new URL(request.url);
   const group = url.origin === new URL(context.fallbackUrl).origin ? url.pathname : url.origin + url.pathname;
   const queue = spec.queue ?? {};
-  const bytes = await request.clone().arrayBuffer();
+  // The body is read once, here; every request sent from now on is built from these bytes.
+  const bytes = await request.arrayBuffer();
   const body = bytes.byteLength ? bytes : null;
   const redact = new Set(queue.redactHeaders?.map((h) => h.toLowerCase()));
   const headers = [...request.headers].filter(([name]) => !redact.has(name));
