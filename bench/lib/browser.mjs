@@ -8,7 +8,7 @@
  * Every launch gets a fresh, empty profile directory, removed on close.
  */
 import { access, mkdtemp, rm } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { constants, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -16,17 +16,8 @@ import { withTimeout } from './util.mjs';
 
 export const EXECUTABLE = '/usr/bin/chromium';
 
-// Keep in step with test/support/browsers/chromium.ts.
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
-];
+// The same launch arguments as the end-to-end tests' Chromium driver.
+const ARGS = JSON.parse(readFileSync(new URL('../../test/support/browsers/chromium-args.json', import.meta.url), 'utf8'));
 
 /** @returns {Promise<{ context: import('playwright-core').BrowserContext, version: string, close: () => Promise<void> }>} */
 export async function launchBrowser() {

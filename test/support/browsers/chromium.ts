@@ -7,21 +7,18 @@ import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import ARGS_JSON from './chromium-args.json';
 import { scriptPage } from './script-page.js';
 import { BrowserMissingError, type BrowserSession, type LaunchOptions } from './types.js';
 
 const EXECUTABLE = '/usr/bin/chromium';
 
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
-];
+/**
+ * Headless on this machine's closed network: without the background-networking
+ * flags Chromium's own connections are refused by the dozen; the resolver rule
+ * fails any host but loopback at once. Shared with the benchmark (bench/lib/browser.mjs).
+ */
+const ARGS: string[] = ARGS_JSON;
 
 export async function launchChromium(options: LaunchOptions = {}): Promise<BrowserSession> {
   try {
