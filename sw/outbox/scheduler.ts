@@ -66,7 +66,12 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
     const force = urgent;
     urgent = false;
     const groups = new Map<string, OutboxEntry[]>();
-    for (const e of await listEntries()) if (isLive(e)) groups.set(e.group, [...(groups.get(e.group) ?? []), e]);
+    for (const e of await listEntries()) {
+      if (!isLive(e)) continue;
+      const queue = groups.get(e.group);
+      if (queue) queue.push(e);
+      else groups.set(e.group, [e]);
+    }
     const ready = [...groups.values()]
       .filter((q) => due(q[0]!, now, force))
       .sort((a, b) => b[0]!.priority - a[0]!.priority || a[0]!.seq! - b[0]!.seq!);

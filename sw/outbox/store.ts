@@ -7,7 +7,7 @@
  */
 import { promisifyRequest } from 'idb-keyval';
 import { BODIES, ENTRIES, openDatabase } from '../store/db.js';
-import type { EntryState, OutboxEntry } from './entry.js';
+import { isLive, type EntryState, type OutboxEntry } from './entry.js';
 
 /**
  * Everything but an enqueue commits relaxed: losing a lease, a state change
@@ -76,8 +76,8 @@ export const enqueue = (entry: OutboxEntry, body: ArrayBuffer | null): Promise<v
  */
 let busy: Promise<Set<string>> | undefined;
 
-const loadBusy = async () =>
-  new Set((await listEntries()).filter((e) => e.state !== 'dead').map((e) => e.group));
+const busyGroups = (entries: OutboxEntry[]) => new Set(entries.filter(isLive).map((e) => e.group));
+const loadBusy = async () => busyGroups(await listEntries());
 
 export async function groupIsBusy(group: string): Promise<boolean> {
   return (await (busy ??= loadBusy())).has(group);
@@ -85,7 +85,7 @@ export async function groupIsBusy(group: string): Promise<boolean> {
 
 /** Recomputes the busy groups from the store's entries (read by the caller, or now). */
 export async function refreshBusy(entries?: OutboxEntry[]): Promise<void> {
-  const fresh = entries ? Promise.resolve(new Set(entries.filter((e) => e.state !== 'dead').map((e) => e.group))) : loadBusy();
+  const fresh = entries ? Promise.resolve(busyGroups(entries)) : loadBusy();
   await fresh;
   busy = fresh;
 }

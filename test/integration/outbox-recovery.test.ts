@@ -1,19 +1,11 @@
 import { HttpResponse } from 'msw';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ask, createNetwork, entries, importWorker, installWorker, send, status, syncNow } from '../support/outbox-harness.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ask, outboxSuite, entries, importWorker, installWorker, send, status, syncNow } from '../support/outbox-harness.js';
 import { restartWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
 
 const manifest = { version: 1, routes: [{ match: '/api/notes/:id', methods: ['POST', 'PUT'], queue: {} }] };
-const net = createNetwork(manifest);
-beforeAll(() => net.server.listen({ onUnhandledRequest: 'error' }));
-afterAll(() => net.server.close());
-
 let scope: ServiceWorkerScope;
-afterEach(async () => {
-  await scope?.teardown();
-  net.reset();
-  vi.restoreAllMocks();
-});
+const net = outboxSuite(manifest, () => scope);
 
 async function queueOffline(...paths: string[]): Promise<string[]> {
   net.online = false;

@@ -1,6 +1,6 @@
 import { HttpResponse, delay } from 'msw';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ask, createNetwork, entries, installWorker, send, status, syncNow } from '../support/outbox-harness.js';
+import { describe, expect, it, vi } from 'vitest';
+import { outboxSuite, entries, installWorker, send, status, syncNow } from '../support/outbox-harness.js';
 import type { ServiceWorkerScope } from '../support/sw-scope.js';
 
 const manifest = {
@@ -16,16 +16,8 @@ const manifest = {
   ],
 };
 
-const net = createNetwork(manifest);
-beforeAll(() => net.server.listen({ onUnhandledRequest: 'error' }));
-afterAll(() => net.server.close());
-
 let scope: ServiceWorkerScope;
-afterEach(async () => {
-  await scope?.teardown();
-  net.reset();
-  vi.restoreAllMocks();
-});
+const net = outboxSuite(manifest, () => scope);
 
 const UUID = /^"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"$/;
 const json = (value: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });

@@ -5,6 +5,7 @@
  */
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, vi } from 'vitest';
 import type { EntrySummary, OutboxReply, OutboxStatus } from '../../common/messages.js';
 import { startWorker, type ServiceWorkerScope } from './sw-scope.js';
 
@@ -104,4 +105,20 @@ export async function send(scope: ServiceWorkerScope, path: string, init: Reques
   const outcome = await scope.fetch(`${ORIGIN}${path}`, { method: 'POST', ...init });
   const response = outcome.response!;
   return { handled: outcome.handled, status: response?.status, headers: Object.fromEntries(response?.headers ?? []), text: await response?.text(), done: outcome.done };
+}
+
+/**
+ * A test file's network and lifecycle: MSW listening for the file, and after
+ * each test the worker (`current()`) torn down, the network reset, mocks restored.
+ */
+export function outboxSuite(manifest: unknown, current: () => ServiceWorkerScope | undefined) {
+  const net = createNetwork(manifest);
+  beforeAll(() => net.server.listen({ onUnhandledRequest: 'error' }));
+  afterAll(() => net.server.close());
+  afterEach(async () => {
+    await current()?.teardown();
+    net.reset();
+    vi.restoreAllMocks();
+  });
+  return net;
 }

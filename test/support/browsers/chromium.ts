@@ -6,7 +6,7 @@ import { access, mkdtemp, rm } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type CDPSession } from 'playwright-core';
 import ARGS_JSON from './chromium-args.json';
 import { scriptPage } from './script-page.js';
 import { BrowserMissingError, type BrowserSession, type LaunchOptions } from './types.js';
