@@ -2,14 +2,11 @@
  * Chromium driver: playwright-core over the Chrome DevTools Protocol, against
  * Debian's /usr/bin/chromium (Playwright's own browser downloads are not used).
  */
-import { access, mkdtemp, rm } from 'node:fs/promises';
-import { constants } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { chromium, type BrowserContext, type CDPSession } from 'playwright-core';
 import ARGS_JSON from './chromium-args.json';
 import { scriptPage } from './script-page.js';
-import { BrowserMissingError, type BrowserSession, type LaunchOptions } from './types.js';
+import { requireExecutable, useProfile } from './profile.js';
+import type { BrowserSession, LaunchOptions } from './types.js';
 
 const EXECUTABLE = '/usr/bin/chromium';
 
@@ -21,13 +18,9 @@ const EXECUTABLE = '/usr/bin/chromium';
 const ARGS: string[] = ARGS_JSON;
 
 export async function launchChromium(options: LaunchOptions = {}): Promise<BrowserSession> {
-  try {
-    await access(EXECUTABLE, constants.X_OK);
-  } catch {
-    throw new BrowserMissingError('chromium', EXECUTABLE, 'apt-get install -y chromium');
-  }
-  const ownProfile = options.profileDir === undefined;
-  const profileDir = options.profileDir ?? (await mkdtemp(join(tmpdir(), 'outbox-chromium-')));
+  await requireExecutable('chromium', EXECUTABLE, 'apt-get install -y chromium');
+  const profile = await useProfile('chromium', options);
+  const profileDir = profile.dir;
   let context: BrowserContext;
   try {
     // A persistent context is one profile: every page shares its service workers.
@@ -37,7 +30,7 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
       args: ARGS,
     });
   } catch (error) {
-    if (ownProfile) await rm(profileDir, { recursive: true, force: true });
+    await profile.remove();
     throw error;
   }
   const version = context.browser()?.version() ?? 'unknown';
@@ -78,7 +71,7 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
       try {
         await context.close();
       } finally {
-        if (ownProfile) await rm(profileDir, { recursive: true, force: true });
+        await profile.remove();
       }
     },
   };

@@ -2,13 +2,10 @@
  * Firefox driver: puppeteer-core over WebDriver BiDi, against Debian's
  * /usr/bin/firefox-esr.
  */
-import { access, mkdtemp, rm } from 'node:fs/promises';
-import { constants } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { scriptPage } from './script-page.js';
-import { BrowserMissingError, type BrowserSession, type LaunchOptions } from './types.js';
+import { requireExecutable, useProfile } from './profile.js';
+import type { BrowserSession, LaunchOptions } from './types.js';
 
 const EXECUTABLE = '/usr/bin/firefox-esr';
 
@@ -25,13 +22,9 @@ const PREFS: Record<string, unknown> = {
 };
 
 export async function launchFirefox(options: LaunchOptions = {}): Promise<BrowserSession> {
-  try {
-    await access(EXECUTABLE, constants.X_OK);
-  } catch {
-    throw new BrowserMissingError('firefox', EXECUTABLE, 'apt-get install -y firefox-esr');
-  }
-  const ownProfile = options.profileDir === undefined;
-  const profileDir = options.profileDir ?? (await mkdtemp(join(tmpdir(), 'outbox-firefox-')));
+  await requireExecutable('firefox', EXECUTABLE, 'apt-get install -y firefox-esr');
+  const profile = await useProfile('firefox', options);
+  const profileDir = profile.dir;
   let browser: Browser;
   try {
     browser = await puppeteer.launch({
@@ -46,7 +39,7 @@ export async function launchFirefox(options: LaunchOptions = {}): Promise<Browse
       env: { ...process.env, MOZ_DISABLE_NONLOCAL_CONNECTIONS: '1' },
     });
   } catch (error) {
-    if (ownProfile) await rm(profileDir, { recursive: true, force: true });
+    await profile.remove();
     throw error;
   }
   const version = await browser.version();
@@ -67,7 +60,7 @@ export async function launchFirefox(options: LaunchOptions = {}): Promise<Browse
       try {
         await browser.close();
       } finally {
-        if (ownProfile) await rm(profileDir, { recursive: true, force: true });
+        await profile.remove();
       }
     },
   };

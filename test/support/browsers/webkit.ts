@@ -26,6 +26,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { requireExecutable } from './profile.js';
 import { BrowserMissingError, type BrowserPage, type BrowserSession, type LaunchOptions } from './types.js';
 
 const DRIVER = '/usr/bin/WebKitWebDriver';
@@ -34,8 +35,8 @@ const INSTALL = 'apt-get install -y webkit2gtk-driver xvfb';
 const TIMEOUT_MS = 60_000;
 
 export async function launchWebKit(options: LaunchOptions = {}): Promise<BrowserSession> {
-  await requireExecutable(DRIVER);
-  await requireExecutable(MINIBROWSER);
+  await requireExecutable('webkit', DRIVER, INSTALL);
+  await requireExecutable('webkit', MINIBROWSER, INSTALL);
   const xvfbPath = await findOnPath('Xvfb');
   if (!xvfbPath) throw new BrowserMissingError('webkit', 'Xvfb', INSTALL);
 
@@ -403,9 +404,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 
 // ---------------------------------------------------------------- binaries
 
-async function requireExecutable(path: string): Promise<void> {
-  if (!(await isExecutable(path))) throw new BrowserMissingError('webkit', path, INSTALL);
-}
 
 async function findOnPath(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
