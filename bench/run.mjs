@@ -145,6 +145,18 @@ function verdict(r, op, limit) {
 
 // ---------------------------------------------------------------- cases
 
+/** A table row that informs (no target): the median and each run's value. */
+const info = (name, metric, values, format, target = '') => ({
+  subject: name,
+  metric,
+  median: format(median(values.filter((v) => v !== null))),
+  samples: values.map((v) => (v === null ? '—' : format(v))).join(', '),
+  ratio: '',
+  target,
+  verdict: '',
+  kind: 'info',
+});
+
 const CASES = {
   enqueue: {
     title: `enqueue: ${WORKLOAD.writes} writes offline over ${WORKLOAD.resources} resources, ${WORKLOAD.inflight} in flight; wall time until every page fetch settled`,
@@ -176,40 +188,11 @@ const CASES = {
           verdict: isOurs ? (base ? verdict(r, '>=', TARGETS.enqueueRatio) : 'n/a (no workbox run)') : '',
           kind: isOurs ? 'target' : 'info',
         });
-        rows.push({
-          subject: name,
-          metric: 'time for all writes',
-          median: seconds(median(s.map((x) => x.elapsedMs))),
-          samples: s.map((x) => seconds(x.elapsedMs)).join(', '),
-          ratio: '',
-          target: '',
-          verdict: '',
-          kind: 'info',
-        });
-        if (!isOurs)
-          rows.push({
-            subject: name,
-            metric: 'page fetches rejected',
-            median: fixed(median(s.map((x) => x.sent.rejected))),
-            samples: s.map((x) => x.sent.rejected).join(', '),
-            ratio: '',
-            target: '(expected: its plugin re-throws)',
-            verdict: '',
-            kind: 'info',
-          });
+        rows.push(info(name, 'time for all writes', s.map((x) => x.elapsedMs), seconds));
+        if (!isOurs) rows.push(info(name, 'page fetches rejected', s.map((x) => x.sent.rejected), (v) => fixed(v), '(expected: its plugin re-throws)'));
       }
       const bare = samples[NO_WORKER];
-      if (bare)
-        rows.push({
-          subject: NO_WORKER,
-          metric: 'writes/s',
-          median: fixed(median(bare.map((x) => x.writesPerSec))),
-          samples: bare.map((x) => fixed(x.writesPerSec)).join(', '),
-          ratio: '',
-          target: '(page loop + network stack alone)',
-          verdict: '',
-          kind: 'info',
-        });
+      if (bare) rows.push(info(NO_WORKER, 'writes/s', bare.map((x) => x.writesPerSec), (v) => fixed(v), '(page loop + network stack alone)'));
       return { rows, medians: { [OURS]: ours, [BASE]: base, [NO_WORKER]: bare ? median(bare.map((x) => x.writesPerSec)) : null }, ratio: r };
     },
   },
@@ -230,16 +213,7 @@ const CASES = {
       const r = ratio(ours, base);
       const floorLimit = TARGETS.replayFloorFactor * REPLAY_FLOOR_MS;
       const rows = [];
-      const info = (name, metric, values, format, target = '') => ({
-        subject: name,
-        metric,
-        median: format(median(values.filter((v) => v !== null))),
-        samples: values.map((v) => (v === null ? '—' : format(v))).join(', '),
-        ratio: '',
-        target,
-        verdict: '',
-        kind: 'info',
-      });
+
       for (const name of [OURS, BASE]) {
         const s = samples[name];
         if (!s) continue;
