@@ -24,7 +24,7 @@ const browserScript = (input, file) => ({
   plugins: [production(), nodeResolve({ browser: true }), ts(), minify()],
 });
 
-const workboxAndIdb = /^(workbox-[a-z-]+|idb-keyval)(\/.*)?$/;
+const externalDeps = /^idb-keyval(\/.*)?$/;
 
 export default [
   browserScript('sw/sw-entry.ts', 'dist/sw.js'),
@@ -32,7 +32,7 @@ export default [
   {
     input: 'sw/index.ts',
     output: { file: 'dist/sw.mjs', format: 'es' },
-    external: (id) => workboxAndIdb.test(id),
+    external: (id) => externalDeps.test(id),
     plugins: [ts()],
   },
   {
@@ -46,6 +46,6 @@ export default [
     external: (id) => id.startsWith('node:'),
     plugins: [ts()],
   },
-  { input: 'sw/index.ts', output: { file: 'dist/sw.d.ts', format: 'es' }, plugins: [dts({ tsconfig: './tsconfig.json' })], external: (id) => workboxAndIdb.test(id) },
+  { input: 'sw/index.ts', output: { file: 'dist/sw.d.ts', format: 'es' }, plugins: [dts({ tsconfig: './tsconfig.json' })], external: (id) => externalDeps.test(id) },
   { input: 'client/index.ts', output: { file: 'dist/client.d.ts', format: 'es' }, plugins: [dts({ tsconfig: './tsconfig.json' })] },
 ];

@@ -32,6 +32,19 @@ export interface EntrySummary {
   /** The last HTTP status the server answered, if any. */
   lastStatus?: number;
   bodyBytes: number;
+  /** The declared resource it writes to, and the item's id (a create's local id until the server assigns one). */
+  resource?: string;
+  itemId?: string;
+  /** A conflicted write: the server's version of the item when the conflict was found (null: none, or unreadable). */
+  server?: unknown;
+}
+
+/** How a page settles a conflicted write. */
+export interface Resolution {
+  /** `retry`: send it again unchanged; `discard`: drop it (the server's version stays); `replace`: send `body` instead, against the server's current version. */
+  action: 'retry' | 'discard' | 'replace';
+  /** For `replace`: the new body, JSON (or a string sent as it is). */
+  body?: unknown;
 }
 
 export interface OutboxStatus {
@@ -53,7 +66,14 @@ export interface OutboxEventMap {
   queued: { entry: EntrySummary };
   replayed: { id: string; status: number };
   retrying: { id: string; attempts: number; nextAttemptAt: number; error: string };
-  conflict: { id: string; status: number };
+  /**
+   * A write met a conflict (409/412). `resolution` says what the route's
+   * policy did: `parked` (manual: it waits for resolve()), `server-wins`
+   * (dropped), `client-wins` (resent without preconditions).
+   */
+  conflict: { id: string; status: number; resolution: 'parked' | 'server-wins' | 'client-wins'; local: unknown; server: unknown };
+  /** Cached responses the worker refreshed (after a write was delivered, or a change notice). */
+  'cache-updated': { urls: string[] };
   dead: { id: string; reason: string };
   'auth-required': { id: string; status: number };
   'sync-start': { total: number };
@@ -74,6 +94,7 @@ export interface OutboxRequestMap {
   'sync-now': { args: Record<string, never>; reply: OutboxStatus };
   retry: { args: { id: string }; reply: boolean };
   discard: { args: { id: string }; reply: boolean };
+  resolve: { args: { id: string } & Resolution; reply: boolean };
 }
 
 export type OutboxRequestType = keyof OutboxRequestMap;

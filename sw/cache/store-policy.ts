@@ -4,7 +4,6 @@
  * for (2xx but 206 by default), and never a `no-store` response, nor a
  * `private` one unless the route opts in (DESIGN.md, "Security and privacy").
  */
-import type { WorkboxPlugin } from 'workbox-core/types.js';
 import type { CacheOptions } from '../manifest/types.js';
 
 const directives = (response: Response): string[] =>
@@ -20,7 +19,3 @@ export function mayStore(options: CacheOptions, response: Response): boolean {
   // The Cache API refuses `Vary: *` outright.
   return !(response.headers.get('vary') ?? '').split(',').some((v) => v.trim() === '*');
 }
-
-export const storePolicy = (options: CacheOptions): WorkboxPlugin => ({
-  cacheWillUpdate: async ({ response }) => (mayStore(options, response) ? response : null),
-});

@@ -178,7 +178,10 @@ const route = object({
 const resource = object({
   collection: [pattern, 'add the collection path, e.g. "collection": "/api/todos"'],
   item: [
-    (v, p, is) => pattern(v, p, is) && ((v as string).includes(':') || issue(is, p, 'bad-value', `the item pattern must name its id segment, as in "/api/todos/:id"; got ${show(v)}`)),
+    (v, p, is) =>
+      pattern(v, p, is) &&
+      (/^[^:*]*:[\w$]+(\/[^:*?]*)?$/.test(v as string) ||
+        issue(is, p, 'bad-value', `the item pattern names its id with one parameter, as in "/api/todos/:id"; got ${show(v)}`)),
     'add the item path, e.g. "item": "/api/todos/:id"',
   ],
   idField: [str],
@@ -220,6 +223,10 @@ function checkRoutes(m: Record<string, unknown>, is: Issues): void {
     const cache = r.cache;
     if (isObject(cache) && cache.networkTimeoutSeconds !== undefined && !['network-first', 'network-only'].includes(cache.strategy as string))
       issue(is, `${p}.cache.networkTimeoutSeconds`, 'bad-value', `only network-first and network-only wait for the network; remove it or change the strategy (got ${show(cache.strategy)})`);
+    const queue = r.queue;
+    const spec = typeof r.resource === 'string' && isObject(m.resources) ? m.resources[r.resource] : undefined;
+    if (isObject(queue) && queue.conflict === 'newest-wins' && !(isObject(spec) && spec.updatedAtField))
+      issue(is, `${p}.queue.conflict`, 'bad-value', `"newest-wins" compares a change's time with the server item's updatedAtField; add "resource" to this route and "updatedAtField" to that resource`);
     if (typeof r.resource === 'string' && !resources.includes(r.resource)) {
       const guess = nearest(r.resource, resources);
       issue(is, `${p}.resource`, 'unknown-reference', `${show(r.resource)} is not in resources${guess ? `; did you mean "${guess}"?` : resources.length ? ` (${resources.join(', ')})` : ' (the manifest declares none)'}`);

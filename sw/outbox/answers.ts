@@ -4,10 +4,16 @@ import type { OutboxEntry } from './entry.js';
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
 
-/** Queued durably: `202` for fetch/XHR; a form post (a navigation) goes back where it came from. */
-export function accepted(entry: OutboxEntry, request: Request, fallbackUrl: string): Response {
+/**
+ * Queued durably: `202` for fetch/XHR, with the item as it now is locally for
+ * a declared resource (`representation`; null for a DELETE: no body), else
+ * `{queued, id}`. A form post (a navigation) goes back where it came from.
+ */
+export function accepted(entry: OutboxEntry, request: Request, fallbackUrl: string, representation?: unknown): Response {
   if (request.mode === 'navigate') return Response.redirect(request.referrer || fallbackUrl, 303);
-  return json(202, { queued: true, id: entry.id }, { 'x-outbox-queued': entry.id });
+  const headers = { 'x-outbox-queued': entry.id };
+  if (representation === null) return new Response(null, { status: 202, headers });
+  return json(202, representation ?? { queued: true, id: entry.id }, headers);
 }
 
 export const tooLarge = (request: Request, bytes: number, max: number): Response =>

@@ -1,5 +1,6 @@
 /** A queued write, as the outbox stores it (its body lives apart, in `bodies`). */
 import type { EntryState, EntrySummary } from '../../common/messages.js';
+import type { ConflictPolicy } from '../manifest/types.js';
 
 /** How a write is replayed, fixed when it is queued (a later manifest does not change it). */
 export interface ReplayPolicy {
@@ -11,6 +12,10 @@ export interface ReplayPolicy {
   retry: number[];
   /** Statuses that mean conflict. @default [409, 412] */
   conflict: number[];
+  /** What a conflict does (a route's `queue.conflict`). @default "manual" */
+  onConflict?: ConflictPolicy;
+  /** The resource's `updatedAtField`, for `newest-wins`. */
+  updatedAtField?: string;
 }
 
 export interface OutboxEntry extends EntrySummary {
@@ -21,6 +26,17 @@ export interface OutboxEntry extends EntrySummary {
   policy: ReplayPolicy;
   /** While in flight: until when the replaying worker holds it (ms since epoch). */
   leaseUntil: number;
+  /** A create whose `itemId` is local: the server assigns the real one (`ids: "server"`). */
+  tempId?: boolean;
+  /**
+   * Queued behind earlier writes to its item: its If-Match is the ETag the
+   * server gave the write before it, known only at replay.
+   */
+  chained?: boolean;
+  /** Resent without preconditions once (`client-wins`): a second conflict parks it. */
+  forced?: boolean;
+  /** At a conflict: the server's ETag for the item then (`replace` sends If-Match with it). */
+  serverEtag?: string;
 }
 
 export type { EntryState };
@@ -29,6 +45,6 @@ export type { EntryState };
 export const isLive = (e: { state: EntryState }): boolean => e.state !== 'dead';
 
 export function toSummary(e: OutboxEntry): EntrySummary {
-  const { id, key, group, priority, method, url, state, createdAt, attempts, nextAttemptAt, lastError, lastStatus, bodyBytes } = e;
-  return { id, key, group, priority, method, url, state, createdAt, attempts, nextAttemptAt, lastError, lastStatus, bodyBytes };
+  const { id, key, group, priority, method, url, state, createdAt, attempts, nextAttemptAt, lastError, lastStatus, bodyBytes, resource, itemId, server } = e;
+  return { id, key, group, priority, method, url, state, createdAt, attempts, nextAttemptAt, lastError, lastStatus, bodyBytes, resource, itemId, server };
 }

@@ -5,11 +5,15 @@
  * away when its group already has writes waiting.
  */
 import type { RouteSpec } from '../manifest/types.js';
+import { overlayItem } from '../overlay/apply.js';
+import { localWrites } from '../overlay/local-writes.js';
+import { itemUrl, type Resource, type ResourceUrl } from '../resources/resources.js';
 import { accepted, storageFull, tooLarge } from './answers.js';
 import { broadcast } from './broadcast.js';
 import { toSummary, type OutboxEntry, type ReplayPolicy } from './entry.js';
 import { BACKOFF_BASE_MS, RETRYABLE, retryAfterMs } from './outcome.js';
 import { fetchWithin } from './replay.js';
+import { prepareResourceWrite, strongEtag } from './resource-write.js';
 import { enqueue, groupIsBusy } from './store.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
@@ -23,7 +27,11 @@ export interface WriteContext {
   /** After a write is queued: ask for a replay (Background Sync, scheduler). */
   onQueued(entry: OutboxEntry): void;
   /** After the network answered a write with success: a sign that queued writes may go now. */
-  onNetworkSuccess(): void | Promise<void>;
+  onNetworkSuccess(item?: { resource: Resource; id: string }): void | Promise<void>;
+  /** The declared resource a write's URL belongs to (`only`: the route's `resource`). */
+  resourceOf(url: URL, only?: string): ResourceUrl | undefined;
+  /** The cached response for a URL, by the cache its GET route uses. */
+  cached(url: string): Promise<Response | undefined>;
 }
 
 /** Writes to one group are handled one after the other, in the order they arrived. */
@@ -45,13 +53,23 @@ function priorityOf(spec: RouteSpec, request: Request): number {
   return request.mode === 'navigate' ? PRIORITIES.high : request.keepalive ? PRIORITIES.low : PRIORITIES.normal;
 }
 
+/** The ordering group of a URL: its path (with its origin when it is another origin's). */
+const groupOf = (href: string, self: string) => {
+  const url = new URL(href);
+  return url.origin === new URL(self).origin ? url.pathname : url.origin + url.pathname;
+};
+
 export async function handleWrite(request: Request, spec: RouteSpec, context: WriteContext): Promise<Response> {
-  const url = new URL(request.url);
-  const group = url.origin === new URL(context.fallbackUrl).origin ? url.pathname : url.origin + url.pathname;
   const queue = spec.queue ?? {};
   // The body is read once, here; every request sent from now on is built from these bytes.
   const bytes = await request.arrayBuffer();
-  const body = bytes.byteLength ? bytes : null;
+  const target = context.resourceOf(new URL(request.url), spec.resource);
+  const { url, itemId, tempId, body, value } = target
+    ? await prepareResourceWrite(target, request.method, request.url, bytes)
+    : { url: request.url, body: bytes.byteLength ? bytes : null };
+  const item = target && itemId !== undefined ? { resource: target.resource, id: itemId } : undefined;
+  // One item's writes are one group, whichever URL a create went to.
+  const group = groupOf(item ? itemUrl(item.resource, item.id) : url, context.fallbackUrl);
   const redact = new Set(queue.redactHeaders?.map((h) => h.toLowerCase()));
   const headers = [...request.headers].filter(([name]) => !redact.has(name));
   let keyHeader = request.headers.get('idempotency-key');
@@ -63,7 +81,13 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     timeoutMs: timeoutMs ?? DEFAULT_REPLAY_TIMEOUT_MS,
     retry: queue.retryStatuses ?? [],
     conflict: queue.conflictStatuses ?? [409, 412],
+    onConflict: queue.conflict,
+    updatedAtField: target?.resource.spec.updatedAtField,
   };
+  // Conflict detection: a queued change to a cached item is sent with
+  // If-Match, unless the app set its own precondition.
+  const detect =
+    item && target!.id !== undefined && queue.detect !== 'none' && request.method !== 'POST' && !request.headers.has('if-match') && !request.headers.has('if-unmodified-since');
   const maxBodyBytes = queue.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
 
   /**
@@ -71,18 +95,22 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
    * answered), so its first replay waits a backoff step (or the server's
    * Retry-After); one queued behind its group goes as soon as its turn comes.
    */
-  const putInOutbox = async (reason: string, failed?: { status?: number; retryAfter?: string | null }): Promise<Response> => {
-    if (bytes.byteLength > maxBodyBytes) return tooLarge(request, bytes.byteLength, maxBodyBytes);
+  const putInOutbox = async (reason: string, failed?: { status?: number; retryAfter?: string | null }, behind?: boolean): Promise<Response> => {
+    const size = body?.byteLength ?? 0;
+    if (size > maxBodyBytes) return tooLarge(request, size, maxBodyBytes);
     const now = Date.now();
     const wait = failed ? (retryAfterMs(failed.retryAfter ?? null, now) ?? BACKOFF_BASE_MS) : 0;
+    // Behind other writes to the item, the version this change applies to is
+    // the one the write before it makes: its ETag is known only at replay.
+    const etag = detect && !behind ? strongEtag(await context.cached(itemUrl(item!.resource, item!.id))) : undefined;
     const entry: OutboxEntry = {
       id: crypto.randomUUID(),
       key: keyHeader!.replace(/^"|"$/g, ''),
       group,
       priority: priorityOf(spec, request),
       method: request.method,
-      url: request.url,
-      headers,
+      url,
+      headers: etag ? [...headers, ['if-match', etag]] : headers,
       credentials: request.credentials,
       policy,
       state: 'pending',
@@ -92,7 +120,11 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
       leaseUntil: 0,
       lastError: reason,
       lastStatus: failed?.status,
-      bodyBytes: bytes.byteLength,
+      bodyBytes: size,
+      resource: target?.resource.name,
+      itemId,
+      tempId,
+      chained: (detect && behind) || undefined,
     };
     try {
       await enqueue(entry, body);
@@ -102,15 +134,27 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     }
     broadcast('queued', { entry: toSummary(entry) });
     context.onQueued(entry);
-    return accepted(entry, request, context.fallbackUrl);
+    return accepted(entry, request, context.fallbackUrl, item && (await representation(request.method, item, value)));
+  };
+
+  /** The optimistic answer for a declared resource: what the item is now, locally. */
+  const representation = async (method: string, at: { resource: Resource; id: string }, sent: unknown) => {
+    if (method === 'DELETE') return null;
+    if (method !== 'PATCH') return overlayItem(undefined, at.id, [{ method, id: at.id, body: sent }], at.resource);
+    const base = await context.cached(itemUrl(at.resource, at.id));
+    let value: unknown;
+    try {
+      value = base?.ok ? await base.json() : undefined;
+    } catch {}
+    return overlayItem(value, at.id, await localWrites(at.resource.name), at.resource);
   };
 
   return inTurn(group, async () => {
-    if (await groupIsBusy(group)) return putInOutbox('queued behind earlier writes to the same resource');
+    if (await groupIsBusy(group)) return putInOutbox('queued behind earlier writes to the same resource', undefined, true);
     let response: Response;
     try {
       response = await fetchWithin(
-        new Request(request.url, {
+        new Request(url, {
           method: request.method,
           headers,
           body,
@@ -125,7 +169,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     }
     if (RETRYABLE.includes(response.status) || policy.retry.includes(response.status))
       return putInOutbox(`HTTP ${response.status}`, { status: response.status, retryAfter: response.headers.get('retry-after') });
-    if (response.ok) void context.onNetworkSuccess();
+    if (response.ok) void context.onNetworkSuccess(item);
     return response;
   });
 }

@@ -3,15 +3,18 @@
  * and the page's requests (status, entries, sync now, retry, discard).
  */
 import { get } from 'idb-keyval';
-import type { EntrySummary, OutboxRequest, OutboxStatus } from '../../common/messages.js';
+import type { EntrySummary, OutboxRequest, OutboxStatus, Resolution } from '../../common/messages.js';
 import type { RouteSpec } from '../manifest/types.js';
+import type { CacheLookup } from '../resources/revalidate.js';
+import { resourceUrl, type Resource } from '../resources/resources.js';
 import { getScope } from '../scope.js';
 import { metaStore } from '../store/db.js';
 import { broadcast } from './broadcast.js';
 import { toSummary } from './entry.js';
 import { handleWrite } from './intercept.js';
 import { createScheduler, report } from './scheduler.js';
-import { countByState, findEntry, listEntries, oldestCreatedAt, refreshBusy, removeEntry, resumeAuth, saveEntry } from './store.js';
+import { createResourceReplay } from './resource-replay.js';
+import { countByState, findEntry, listEntries, oldestCreatedAt, refreshBusy, removeEntry, resumeAuth, saveEntry, saveWithBody } from './store.js';
 
 /** The Background Sync tag: Chromium fires it when connectivity returns. */
 export const SYNC_TAG = 'offline-outbox';
@@ -21,8 +24,18 @@ export interface OutboxOptions {
   concurrency?: number;
 }
 
-export function createOutbox(options: OutboxOptions = {}) {
+/** What the outbox needs from the manifest (read when used: a restarted worker learns it late). */
+export interface OutboxManifest {
+  resources(): readonly Resource[];
+  cacheOf: CacheLookup;
+  /** The cached response for a URL, from the cache its GET route uses. */
+  cached(url: string): Promise<Response | undefined>;
+}
+
+export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
   const scope = getScope();
+  const resources = createResourceReplay(manifest.resources, manifest.cacheOf);
+  const revalidate = () => listEntries().then(resources.revalidateSettled).catch(report);
   // One registration covers any number of queued writes: ask the browser
   // again only after a sync event or a pass has run.
   let syncRequested = false;
@@ -31,8 +44,9 @@ export function createOutbox(options: OutboxOptions = {}) {
     syncRequested = true;
     await scope.registration.sync?.register(SYNC_TAG).catch(() => (syncRequested = false));
   };
-  const scheduler = createScheduler(options.concurrency, () => {
+  const scheduler = createScheduler(resources.context, options.concurrency, (all) => {
     void status().then((s) => broadcast('status', s), () => {});
+    void resources.revalidateSettled(all).catch(report);
   });
   /** Explicit triggers (the page, Background Sync, a network success) are urgent: see Scheduler.syncNow. */
   const syncNow = () => scheduler.syncNow(true);
@@ -66,6 +80,32 @@ export function createOutbox(options: OutboxOptions = {}) {
     await removeEntry(entry.seq!);
     await refreshBusy();
     broadcast('status', await status());
+    // The overlay no longer shows it: the cache should hold the server's version.
+    resources.touch(entry);
+    await revalidate();
+    return true;
+  }
+
+  /** Settles a conflicted (or any waiting) write: see Resolution. */
+  async function resolve({ id, action, body }: { id: string } & Resolution): Promise<boolean> {
+    if (action === 'discard') return discard(id);
+    if (action === 'retry') return retry(id);
+    if (action !== 'replace') throw Object.assign(new Error(`unknown action ${JSON.stringify(action)}; use "retry", "discard" or "replace"`), { code: 'bad-resolution' });
+    const entry = await findEntry(id);
+    if (!entry || entry.state === 'inflight') return false;
+    const bytes = body === undefined ? null : (new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)).buffer as ArrayBuffer);
+    // A new payload is a new request (a new Idempotency-Key), made against
+    // the server's version seen at the conflict.
+    const key = crypto.randomUUID();
+    const precondition = entry.headers.some(([n]) => n === 'if-match') || entry.chained;
+    const headers = entry.headers.filter(([n]) => n !== 'if-match' && n !== 'idempotency-key');
+    headers.push(['idempotency-key', `"${key}"`]);
+    if (precondition && entry.serverEtag) headers.push(['if-match', entry.serverEtag]);
+    await saveWithBody(
+      { ...entry, key, headers, bodyBytes: bytes?.byteLength ?? 0, state: 'pending', attempts: 0, nextAttemptAt: Date.now(), chained: undefined, forced: undefined },
+      bytes,
+    );
+    syncNow().catch(report);
     return true;
   }
 
@@ -75,6 +115,7 @@ export function createOutbox(options: OutboxOptions = {}) {
     'sync-now': async () => (await syncNow(), status()),
     retry: ({ id }: { id: string }) => retry(id),
     discard: ({ id }: { id: string }) => discard(id),
+    resolve,
   };
 
   return {
@@ -91,11 +132,19 @@ export function createOutbox(options: OutboxOptions = {}) {
     handleWrite: (request: Request, spec: RouteSpec) =>
       handleWrite(request, spec, {
         fallbackUrl: scope.registration.scope,
+        resourceOf: (url, only) => resourceUrl(manifest.resources(), url, only),
+        cached: manifest.cached,
         onQueued: (entry) => {
           void requestSync();
           scheduler.later(entry.nextAttemptAt - Date.now());
         },
-        onNetworkSuccess: async () => {
+        onNetworkSuccess: async (item) => {
+          // A write that went straight through changed the item: its cached
+          // copies (and their ETags) are refreshed, as after a replay.
+          if (item) {
+            resources.touch({ resource: item.resource.name, itemId: item.id });
+            void revalidate();
+          }
           // The app's own write just went through with its credentials: writes
           // parked for auth (401/403) may work again.
           if ((await resumeAuth(Date.now()).catch(() => 0)) || scheduler.hasWork) syncNow().catch(report);

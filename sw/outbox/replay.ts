@@ -36,16 +36,29 @@ function track(removal: Promise<void>): void {
 /** Resolves once every removal started so far has committed (or failed). */
 export const settled = (): Promise<unknown> => Promise.all(removals);
 
+/** What replays of declared resources' writes add (see resource-replay.ts). */
+export interface ReplayContext {
+  /** The strong ETag of each item's last delivered write: the If-Match of a chained write behind it. */
+  readonly etags: Map<string, string>;
+  /** A write was delivered; true when it took the entry out of the outbox itself. */
+  delivered(entry: OutboxEntry, response: Response): Promise<boolean>;
+  /** A conflict: the route's policy decides what happens to the write. */
+  conflict(entry: OutboxEntry, body: ArrayBuffer | null, status: number): Promise<Outcome>;
+}
+
 /** Sends one claimed write and records its outcome; the caller claimed it (see store.claim). */
-export async function replayClaimed({ entry, body }: Claimed, now = Date.now()): Promise<Outcome> {
+export async function replayClaimed({ entry, body }: Claimed, context: ReplayContext, now = Date.now()): Promise<Outcome> {
   const expired = (at: number) => entry.policy.ttlMs !== undefined && at - entry.createdAt > entry.policy.ttlMs;
   if (expired(now)) return settle({ ...entry, state: 'dead', lastError: "expired: older than the route's ttlSeconds" }, 'dead');
   entry.attempts++;
   let status: number | undefined;
   let response: Response | undefined;
+  const headers = new Headers(entry.headers);
+  const etag = entry.chained && context.etags.get(entry.group);
+  if (etag && !headers.has('if-match')) headers.set('if-match', etag);
   try {
     response = await fetchWithin(
-      new Request(entry.url, { method: entry.method, headers: entry.headers, body, credentials: entry.credentials, redirect: 'manual' }),
+      new Request(entry.url, { method: entry.method, headers, body, credentials: entry.credentials, redirect: 'manual' }),
       entry.policy.timeoutMs,
     );
     // A redirect is not followed: the write was accepted.
@@ -68,18 +81,18 @@ export async function replayClaimed({ entry, body }: Claimed, now = Date.now()):
   if (outcome === 'done') {
     // The group's next write need not wait for this bookkeeping; a pass
     // ends only once its removals are committed (see settled()).
-    track(removeEntry(entry.seq!));
+    if (!(await context.delivered(entry, response!))) track(removeEntry(entry.seq!));
     broadcast('replayed', { id: entry.id, status: status! });
     return 'done';
   }
+  if (outcome === 'conflict') return context.conflict(entry, body, status!);
   return settle({ ...entry, state: outcome }, outcome);
 }
 
-async function settle(entry: OutboxEntry, outcome: Exclude<Outcome, 'done'>): Promise<Outcome> {
+export async function settle(entry: OutboxEntry, outcome: Exclude<Outcome, 'done' | 'conflict'>): Promise<Outcome> {
   await saveEntry(entry);
   const { id, attempts, nextAttemptAt, lastError = '', lastStatus = 0 } = entry;
   if (outcome === 'retry') broadcast('retrying', { id, attempts, nextAttemptAt, error: lastError });
-  else if (outcome === 'conflict') broadcast('conflict', { id, status: lastStatus });
   else if (outcome === 'auth') broadcast('auth-required', { id, status: lastStatus });
   else broadcast('dead', { id, reason: lastError });
   return outcome;

@@ -15,7 +15,7 @@ import { broadcast } from './broadcast.js';
 import { BACKOFF_BASE_MS } from './outcome.js';
 import type { OutboxEntry } from './entry.js';
 import { isLive } from './entry.js';
-import { LEASE_MS, replayClaimed, settled } from './replay.js';
+import { LEASE_MS, replayClaimed, settled, type ReplayContext } from './replay.js';
 import { metaStore } from '../store/db.js';
 import { claim, listEntries, refreshBusy, release, renewLeases } from './store.js';
 
@@ -48,7 +48,8 @@ export interface Scheduler {
 const due = (e: OutboxEntry, now: number, urgent: boolean) =>
   (e.state === 'pending' && (e.nextAttemptAt <= now || (urgent && e.lastStatus === undefined))) || (e.state === 'inflight' && e.leaseUntil < now);
 
-export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (remaining: OutboxEntry[]) => void): Scheduler {
+/** `onPassEnd` hears every entry the outbox holds once a run of passes is over. */
+export function createScheduler(context: ReplayContext, concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (entries: OutboxEntry[]) => void): Scheduler {
   let running: Promise<void> | undefined;
   let again = false;
   let urgent = false;
@@ -88,11 +89,13 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
     const runGroup = async (queue: OutboxEntry[]) => {
       for (let i = 0; i < queue.length && due(queue[i]!, now, force); ) {
         const run: OutboxEntry[] = [];
-        while (run.length < CLAIM_RUN && i < queue.length && due(queue[i]!, now, force)) run.push(queue[i++]!);
+        // A create the server will name ends a run: the writes behind it are
+        // claimed afresh once their URLs and bodies carry the server's id.
+        while (run.length < CLAIM_RUN && i < queue.length && due(queue[i]!, now, force) && !run.at(-1)?.tempId) run.push(queue[i++]!);
         const claimed = await claim(run.map((e) => e.seq!), Date.now() + LEASE_MS, Date.now());
         for (const c of claimed) inFlight.add(c.entry.seq!);
         for (let k = 0; k < claimed.length; k++) {
-          const outcome = await replayClaimed(claimed[k]!).finally(() => inFlight.delete(claimed[k]!.entry.seq!));
+          const outcome = await replayClaimed(claimed[k]!, context).finally(() => inFlight.delete(claimed[k]!.entry.seq!));
           if (outcome === 'done') broadcast('sync-progress', { done: ++done, total });
           else if (outcome !== 'dead') {
             // A network error (not an answer): the connection is down, so no
@@ -147,7 +150,7 @@ export function createScheduler(concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (
       // While the worker lives, come back when the earliest retry is due.
       scheduler.later(Math.min(...remaining.map((e) => (e.state === 'pending' ? e.nextAttemptAt : e.leaseUntil))) - Date.now());
     }
-    onPassEnd?.(remaining);
+    onPassEnd?.(all);
   }
 
   let timerAt = Infinity;

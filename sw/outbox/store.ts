@@ -61,7 +61,7 @@ const commitEnqueues = grouped<{ entry: OutboxEntry; body: ArrayBuffer | null }>
   }
   await promisifyRequest(t);
   const groups = await (busy ??= loadBusy());
-  for (const w of batch) groups.add(w.entry.group);
+  for (const w of batch) for (const g of busyGroups([w.entry])) groups.add(g);
 });
 
 /** Stores a write durably; resolves once committed (the entry then has its `seq`). */
@@ -76,12 +76,16 @@ export const enqueue = (entry: OutboxEntry, body: ArrayBuffer | null): Promise<v
  */
 let busy: Promise<Set<string>> | undefined;
 
-const busyGroups = (entries: OutboxEntry[]) => new Set(entries.filter(isLive).map((e) => e.group));
+/** Live groups, and `"\0" + resource` for each declared resource with live writes (the overlay's fast path). */
+const busyGroups = (entries: OutboxEntry[]) => new Set(entries.filter(isLive).flatMap((e) => (e.resource ? [e.group, `\0${e.resource}`] : [e.group])));
 const loadBusy = async () => busyGroups(await listEntries());
 
 export async function groupIsBusy(group: string): Promise<boolean> {
   return (await (busy ??= loadBusy())).has(group);
 }
+
+/** Whether a declared resource has writes the overlay must apply (no storage read when it has none). */
+export const resourceIsBusy = (name: string): Promise<boolean> => groupIsBusy(`\0${name}`);
 
 /** Recomputes the busy groups from the store's entries (read by the caller, or now). */
 export async function refreshBusy(entries?: OutboxEntry[]): Promise<void> {
@@ -196,4 +200,60 @@ export async function resumeAuth(now: number): Promise<number> {
   for (const entry of parked) entries.put({ ...entry, state: 'pending', nextAttemptAt: now });
   await promisifyRequest(t);
   return parked.length;
+}
+
+/** A declared resource's live writes in order, with their bodies: what the overlay applies. */
+export async function resourceWrites(resource: string): Promise<Claimed[]> {
+  const t = await tx([ENTRIES, BODIES], 'readonly');
+  const entries = ((await promisifyRequest(t.objectStore(ENTRIES).index('resource').getAll(resource))) as OutboxEntry[]).filter(isLive);
+  const bodies = await Promise.all(entries.map((e) => promisifyRequest(t.objectStore(BODIES).get(e.seq!)) as Promise<ArrayBuffer | null>));
+  return entries.map((entry, i) => ({ entry, body: bodies[i]! }));
+}
+
+export async function readBody(seq: number): Promise<ArrayBuffer | null> {
+  return promisifyRequest((await tx([BODIES], 'readonly')).objectStore(BODIES).get(seq)) as Promise<ArrayBuffer | null>;
+}
+
+/** Writes an entry and a new body for it together (a conflict settled by `replace`). */
+export async function saveWithBody(entry: OutboxEntry, body: ArrayBuffer | null): Promise<void> {
+  const t = await tx([ENTRIES, BODIES], 'readwrite', { durability: 'strict' });
+  t.objectStore(ENTRIES).put(entry);
+  t.objectStore(BODIES).put(body, entry.seq);
+  await promisifyRequest(t);
+}
+
+/**
+ * A create with a local id was delivered and the server named the item
+ * `serverId`: in one transaction, the create leaves the outbox and every
+ * later write that used the local id (in its URL, its group or its body)
+ * uses the server's from now on. `rewrite` maps a body to its new bytes, or
+ * undefined when the body does not mention the local id.
+ */
+export async function settleCreate(
+  create: OutboxEntry,
+  localId: string,
+  serverId: string,
+  rewrite: (body: ArrayBuffer) => ArrayBuffer | undefined,
+): Promise<void> {
+  const t = await tx([ENTRIES, BODIES], 'readwrite', { durability: 'strict' });
+  const entries = t.objectStore(ENTRIES);
+  const bodies = t.objectStore(BODIES);
+  entries.delete(create.seq!);
+  bodies.delete(create.seq!);
+  const later = (await promisifyRequest(entries.getAll(IDBKeyRange.lowerBound(create.seq!, true)))) as OutboxEntry[];
+  for (const entry of later) {
+    const body = (await promisifyRequest(bodies.get(entry.seq!))) as ArrayBuffer | null;
+    const bytes = body && rewrite(body);
+    if (bytes) {
+      bodies.put(bytes, entry.seq);
+      entry.bodyBytes = bytes.byteLength;
+    }
+    const swap = (text: string) => text.split(encodeURIComponent(localId)).join(encodeURIComponent(serverId));
+    const url = swap(entry.url);
+    if (!bytes && url === entry.url && entry.itemId !== localId) continue;
+    if (entry.itemId === localId) entry.itemId = serverId;
+    entries.put({ ...entry, url, group: swap(entry.group) });
+  }
+  await promisifyRequest(t);
+  await refreshBusy();
 }

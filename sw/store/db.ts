@@ -7,7 +7,8 @@
  * - `entries`: the outbox's queued writes without their bodies, keyed by an
  *   auto-incremented sequence (strictly increasing, so FIFO survives clock
  *   changes), with indexes for the lookups that must not read every entry:
- *   by `id`, by `state` (status counts) and by `group` (is a group busy?).
+ *   by `id`, by `state` (status counts), by `group` and by `resource` (the
+ *   overlay reads one declared resource's writes).
  * - `bodies`: the request bodies, keyed by the entry's sequence. Apart so
  *   that listing, counting and scheduling never load body bytes.
  */
@@ -15,14 +16,14 @@ import type { UseStore } from 'idb-keyval';
 import { getScope } from '../scope.js';
 
 const DB_NAME = 'offline-outbox';
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 export const META = 'meta';
 export const ENTRIES = 'entries';
 export const BODIES = 'bodies';
 
 let connection: Promise<IDBDatabase> | undefined;
 
-function upgrade(db: IDBDatabase, oldVersion: number): void {
+function upgrade(db: IDBDatabase, oldVersion: number, upgrading: IDBTransaction): void {
   // Each step upgrades from the version before it; never edit a released one.
   if (oldVersion < 1) {
     db.createObjectStore(META);
@@ -32,12 +33,14 @@ function upgrade(db: IDBDatabase, oldVersion: number): void {
     entries.createIndex('group', 'group');
     db.createObjectStore(BODIES);
   }
+  // 2: the overlay reads one declared resource's writes without the others'.
+  if (oldVersion < 2) upgrading.objectStore(ENTRIES).createIndex('resource', 'resource');
 }
 
 export function openDatabase(): Promise<IDBDatabase> {
   connection ??= new Promise<IDBDatabase>((resolve, reject) => {
     const request = getScope().indexedDB.open(DB_NAME, DB_VERSION);
-    request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion);
+    request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion, request.transaction!);
     request.onsuccess = () => {
       const db = request.result;
       // The browser may close the connection (storage cleared, a newer

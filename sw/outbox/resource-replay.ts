@@ -1,0 +1,144 @@
+/**
+ * What replaying a declared resource's writes adds to sending them:
+ *
+ * - ids: a create the server names (`ids: "server"`) has its local id
+ *   replaced by the server's in every later queued write, atomically with
+ *   its removal, and remembered for requests that still use the local one;
+ * - If-Match along a chain of writes to one item (each after the first is
+ *   made against the version the one before it produced);
+ * - conflicts, settled by the route's policy;
+ * - once an item's writes are all delivered, its cached item and collection
+ *   entries are revalidated, once.
+ */
+import type { ConflictPolicy } from '../manifest/types.js';
+import { isObject } from '../overlay/merge-patch.js';
+import { parseJson } from '../overlay/local-writes.js';
+import { revalidate, type CacheLookup } from '../resources/revalidate.js';
+import { itemUrl, resourceUrl, type Resource } from '../resources/resources.js';
+import { broadcast } from './broadcast.js';
+import { isLive, type OutboxEntry } from './entry.js';
+import type { Outcome } from './outcome.js';
+import type { ReplayContext } from './replay.js';
+import { rememberServerId, rewriteBody, strongEtag } from './resource-write.js';
+import { removeEntry, saveEntry, settleCreate } from './store.js';
+
+const PRECONDITIONS = ['if-match', 'if-none-match', 'if-unmodified-since', 'if-modified-since'];
+
+/** The id the server gave a created item: the body's id field, else the `Location` header's item URL. */
+async function serverIdOf(response: Response, entry: OutboxEntry, resource: Resource): Promise<unknown> {
+  try {
+    const body: unknown = await response.clone().json();
+    if (isObject(body) && body[resource.idField] != null) return body[resource.idField];
+  } catch {}
+  const location = response.headers.get('location');
+  return location ? resourceUrl([resource], new URL(location, entry.url))?.id : undefined;
+}
+
+/** `newest-wins`: the later of the local change and the server's `updatedAtField`; undefined when unknowable. */
+function newest(entry: OutboxEntry, server: unknown): ConflictPolicy | undefined {
+  const field = entry.policy.updatedAtField;
+  const value = field && isObject(server) ? server[field] : undefined;
+  // Numbers are epoch seconds or milliseconds; strings, dates.
+  const at = typeof value === 'number' ? (value < 1e11 ? value * 1000 : value) : typeof value === 'string' ? Date.parse(value) : NaN;
+  return Number.isNaN(at) ? undefined : entry.createdAt > at ? 'client-wins' : 'server-wins';
+}
+
+export function createResourceReplay(resources: () => readonly Resource[], cacheOf: CacheLookup) {
+  const etags = new Map<string, string>();
+  /** Items with delivered (or dropped) writes, per resource, waiting for their group to empty. */
+  const touched = new Map<string, Set<string>>();
+  const find = (name?: string) => resources().find((r) => r.name === name);
+  const touch = (entry: { resource?: string; itemId?: string }) => {
+    if (!entry.resource || entry.itemId === undefined) return;
+    const ids = touched.get(entry.resource) ?? new Set();
+    touched.set(entry.resource, ids.add(entry.itemId));
+  };
+
+  const context: ReplayContext = {
+    etags,
+    async delivered(entry, response) {
+      const resource = find(entry.resource);
+      if (!resource) return false;
+      const etag = strongEtag(response);
+      let renamed = false;
+      if (entry.tempId) {
+        const serverId = await serverIdOf(response, entry, resource);
+        if (serverId != null) {
+          const localId = entry.itemId!;
+          const id = String(serverId);
+          await settleCreate(entry, localId, id, (body) => rewriteBody(body, localId, serverId));
+          await rememberServerId(localId, id);
+          entry = { ...entry, itemId: id, group: entry.group.split(encodeURIComponent(localId)).join(encodeURIComponent(id)) };
+          renamed = true;
+        } else console.warn(`offline-outbox: ${entry.method} ${entry.url} was delivered, but its answer names no ${resource.idField} (body field or Location header); writes queued behind it still use its local id`);
+      }
+      if (etag) etags.set(entry.group, etag);
+      else etags.delete(entry.group);
+      touch(entry);
+      return renamed;
+    },
+
+    async conflict(entry, body, status) {
+      const resource = find(entry.resource);
+      let server: unknown = null;
+      let serverEtag: string | undefined;
+      if (resource && entry.itemId !== undefined) {
+        try {
+          const current = await fetch(itemUrl(resource, entry.itemId), { credentials: entry.credentials, cache: 'no-store', headers: { accept: 'application/json' } });
+          serverEtag = strongEtag(current);
+          if (current.ok) server = await current.json();
+        } catch {}
+      }
+      let policy = entry.policy.onConflict ?? 'manual';
+      if (policy === 'newest-wins') policy = newest(entry, server) ?? 'manual';
+      // Resent without preconditions and still refused: a person must decide.
+      if (policy === 'client-wins' && entry.forced) policy = 'manual';
+      const local = parseJson(body) ?? null;
+      const lastError = `HTTP ${status}: conflict`;
+      const tell = (resolution: 'parked' | 'server-wins' | 'client-wins') => broadcast('conflict', { id: entry.id, status, resolution, local, server });
+      let outcome: Outcome = 'conflict';
+      if (policy === 'server-wins') {
+        await removeEntry(entry.seq!);
+        touch(entry);
+        tell('server-wins');
+        outcome = 'done';
+      } else if (policy === 'client-wins') {
+        // A changed request is a new request: a new Idempotency-Key.
+        const key = crypto.randomUUID();
+        const headers = entry.headers.filter(([name]) => !PRECONDITIONS.includes(name)).map(([n, v]): [string, string] => [n, n === 'idempotency-key' ? `"${key}"` : v]);
+        await saveEntry({ ...entry, key, headers, chained: undefined, forced: true, state: 'pending', nextAttemptAt: Date.now(), lastStatus: status, lastError });
+        tell('client-wins');
+        outcome = 'retry';
+      } else {
+        await saveEntry({ ...entry, state: 'conflict', server, serverEtag, lastStatus: status, lastError });
+        tell('parked');
+      }
+      return outcome;
+    },
+  };
+
+  return {
+    context,
+    touch,
+    /**
+     * Revalidates, once, the items whose writes have all left the outbox (and
+     * their collections); `entries` is what the outbox holds now.
+     */
+    async revalidateSettled(entries: OutboxEntry[]): Promise<void> {
+      const busy = new Set(entries.filter(isLive).map((e) => `${e.resource} ${e.itemId}`));
+      const work: Promise<unknown>[] = [];
+      for (const [name, ids] of touched) {
+        const resource = find(name);
+        const settled = [...ids].filter((id) => !busy.has(`${name} ${id}`));
+        if (!resource || !settled.length) continue;
+        for (const id of settled) {
+          ids.delete(id);
+          etags.delete(new URL(itemUrl(resource, id)).pathname);
+        }
+        if (!ids.size) touched.delete(name);
+        work.push(revalidate(resource, settled, true, cacheOf));
+      }
+      await Promise.all(work);
+    },
+  };
+}

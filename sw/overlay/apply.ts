@@ -1,0 +1,103 @@
+/**
+ * The read-your-writes algebra: the server's last answer (the base) plus the
+ * local writes to one resource still in the outbox, applied in their order.
+ * Pure: no storage, no network, so every rule is a unit test.
+ *
+ * - POST creates the item (appended to the collection; an id already listed
+ *   is replaced, as the server would after an idempotent retry).
+ * - PUT replaces the item, or creates it when it is not there.
+ * - PATCH merges (JSON Merge Patch) into the item; a PATCH of an item that
+ *   is not there changes nothing (the server would answer 404).
+ * - DELETE removes the item; the item URL then answers 404.
+ */
+import { isObject, mergePatch } from './merge-patch.js';
+
+/** One local write, as the overlay needs it. */
+export interface LocalWrite {
+  method: string;
+  /** The item's id (from the URL, the body, or the id given to a create). */
+  id: string;
+  /** The parsed JSON body; undefined for a DELETE or a body that is not JSON. */
+  body?: unknown;
+}
+
+export interface ItemShape {
+  idField: string;
+  /** Set to `true` on items that carry a local change (the resource's `pendingField`). */
+  pendingField?: string;
+}
+
+/** `"data.items"` → the array inside a wrapped collection. */
+export function itemsAt(base: unknown, itemsPath: string | undefined): unknown {
+  let value = base;
+  for (const key of itemsPath ? itemsPath.split('.') : []) value = isObject(value) ? value[key] : undefined;
+  return value;
+}
+
+/** A copy of `base` with the array at `itemsPath` replaced. */
+function withItems(base: unknown, itemsPath: string | undefined, items: unknown[]): unknown {
+  if (!itemsPath) return items;
+  const [key, ...rest] = itemsPath.split('.');
+  const outer = isObject(base) ? base : {};
+  return { ...outer, [key!]: withItems(outer[key!], rest.join('.') || undefined, items) };
+}
+
+const sameId = (item: unknown, field: string, id: string) => isObject(item) && item[field] != null && String(item[field]) === id;
+
+/** What one write makes of one item (`undefined`: the item does not exist). */
+function step(item: unknown, write: LocalWrite, shape: ItemShape): unknown {
+  switch (write.method) {
+    case 'DELETE':
+      return undefined;
+    case 'PATCH':
+      return item === undefined || write.body === undefined ? item : mergePatch(item, write.body);
+    default:
+      // POST and PUT: the body is the item; a body without its id gets it.
+      if (!isObject(write.body)) return item;
+      return write.body[shape.idField] == null ? { ...write.body, [shape.idField]: write.id } : write.body;
+  }
+}
+
+const mark = (item: unknown, shape: ItemShape) => (shape.pendingField && isObject(item) ? { ...item, [shape.pendingField]: true } : item);
+
+/**
+ * The item `id` after the writes: its value, or undefined when it does not
+ * exist (deleted locally, or never there). `base` is the server's item, or
+ * undefined when there is none.
+ */
+export function overlayItem(base: unknown, id: string, writes: LocalWrite[], shape: ItemShape): unknown {
+  let item = base;
+  let touched = false;
+  for (const write of writes) {
+    if (write.id !== id) continue;
+    item = step(item, write, shape);
+    touched = true;
+  }
+  return touched ? mark(item, shape) : item;
+}
+
+/**
+ * The collection after the writes, or undefined when the base is not the
+ * expected shape (then it is served as it is). `base` undefined: no base yet,
+ * an empty collection.
+ */
+export function overlayCollection(base: unknown, writes: LocalWrite[], shape: ItemShape & { itemsPath?: string }): unknown {
+  const items = base === undefined ? [] : itemsAt(base, shape.itemsPath);
+  if (!Array.isArray(items)) return undefined;
+  const result = [...items];
+  const touched = new Set<string>();
+  for (const write of writes) {
+    const at = result.findIndex((item) => sameId(item, shape.idField, write.id));
+    const next = step(at === -1 ? undefined : result[at], write, shape);
+    if (next === undefined) {
+      if (at !== -1) result.splice(at, 1);
+      touched.delete(write.id);
+    } else {
+      if (at === -1) result.push(next);
+      else result[at] = next;
+      touched.add(write.id);
+    }
+  }
+  const marked = result.map((item) => (isObject(item) && touched.has(String(item[shape.idField])) ? mark(item, shape) : item));
+  return withItems(base, shape.itemsPath, marked);
+}

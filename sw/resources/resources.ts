@@ -1,0 +1,59 @@
+/**
+ * The manifest's declared resources, compiled: which URLs are a resource's
+ * collection and which are its items, and under which id.
+ */
+import { compilePattern, execPattern, type CompiledPattern } from '../manifest/pattern.js';
+import type { Manifest, ResourceSpec } from '../manifest/types.js';
+
+export interface Resource {
+  readonly name: string;
+  readonly spec: ResourceSpec;
+  readonly idField: string;
+  readonly collection: CompiledPattern;
+  readonly item: CompiledPattern;
+  /** The origin of its URLs: that of the routes naming it, else the worker's. */
+  readonly origin: string;
+}
+
+/** A URL of a declared resource: the collection (any query string), or one item. */
+export interface ResourceUrl {
+  readonly resource: Resource;
+  /** The item's id (decoded), or undefined for the collection. */
+  readonly id?: string;
+}
+
+export function compileResources(manifest: Manifest, selfOrigin: string): Resource[] {
+  return Object.entries(manifest.resources ?? {}).map(([name, spec]) => ({
+    name,
+    spec,
+    idField: spec.idField ?? 'id',
+    // Validated before it got here.
+    collection: compilePattern(spec.collection) as CompiledPattern,
+    item: compilePattern(spec.item) as CompiledPattern,
+    origin: manifest.routes.find((r) => r.resource === name && r.origin)?.origin ?? selfOrigin,
+  }));
+}
+
+/** The resource a URL belongs to; `only` restricts the search to one (a route's `resource`). */
+export function resourceUrl(resources: readonly Resource[], url: URL, only?: string): ResourceUrl | undefined {
+  for (const resource of resources) {
+    if (resource.origin !== url.origin || (only && resource.name !== only)) continue;
+    if (execPattern(resource.collection, url.pathname)) return { resource };
+    const params = execPattern(resource.item, url.pathname);
+    // The item pattern's first parameter is the id.
+    const raw = params?.[resource.item.names[0]!];
+    if (raw !== undefined) return { resource, id: decodeURIComponent(raw) };
+  }
+  return undefined;
+}
+
+/** The URL of item `id`: the item pattern with its id segment filled. */
+export function itemUrl(resource: Resource, id: string): string {
+  let first = true;
+  const path = resource.spec.item.replace(/:[A-Za-z_$][\w$]*\??|\*/g, (token) => {
+    if (!first) return token;
+    first = false;
+    return encodeURIComponent(id);
+  });
+  return resource.origin + path;
+}

@@ -1,0 +1,64 @@
+/**
+ * Refreshing cached GETs of a declared resource, and only those: the item's
+ * URL and every cached variant of its collection (query strings included).
+ * Each refetch is conditional (the stored ETag or Last-Modified), so an
+ * unchanged entry costs a 304 and no body.
+ */
+import { execPattern } from '../manifest/pattern.js';
+import type { CacheOptions } from '../manifest/types.js';
+import { stamped } from '../cache/expiration.js';
+import { mayStore } from '../cache/store-policy.js';
+import { broadcast } from '../outbox/broadcast.js';
+import { getScope } from '../scope.js';
+import { itemUrl, type Resource } from './resources.js';
+
+/** The cache a GET of `url` is kept in, by its route; undefined when no cached route serves it. */
+export type CacheLookup = (url: string) => { name: string; options: CacheOptions } | undefined;
+
+/** Refetches one cached entry; returns whether the cache changed. */
+async function refresh(cache: Cache, request: Request, options: CacheOptions): Promise<boolean> {
+  const cached = await cache.match(request);
+  if (!cached) return false;
+  const headers = new Headers();
+  const etag = cached.headers.get('etag');
+  const modified = cached.headers.get('last-modified');
+  if (etag) headers.set('if-none-match', etag);
+  if (modified) headers.set('if-modified-since', modified);
+  let response: Response;
+  try {
+    response = await fetch(request.url, { headers, credentials: request.credentials, cache: 'no-store' });
+  } catch {
+    return false;
+  }
+  if (response.status === 304) return false;
+  if (response.status === 404 || response.status === 410) return cache.delete(request);
+  if (!mayStore(options, response)) return false;
+  await cache.put(request, stamped(response));
+  return true;
+}
+
+/**
+ * Refreshes the cached item `ids` of `resource` and, when `collections`, the
+ * cached variants of its collection; tells pages which URLs changed.
+ */
+export async function revalidate(resource: Resource, ids: Iterable<string>, collections: boolean, cacheOf: CacheLookup): Promise<string[]> {
+  const { caches } = getScope();
+  const work: Promise<string | false>[] = [];
+  for (const id of ids) {
+    const url = itemUrl(resource, id);
+    const at = cacheOf(url);
+    if (at) work.push(caches.open(at.name).then((c) => refresh(c, new Request(url), at.options)).then((changed) => changed && url));
+  }
+  const collection = collections && cacheOf(resource.origin + resource.spec.collection);
+  if (collection) {
+    const cache = await caches.open(collection.name);
+    for (const request of await cache.keys()) {
+      const url = new URL(request.url);
+      if (url.origin === resource.origin && execPattern(resource.collection, url.pathname))
+        work.push(refresh(cache, request, collection.options).then((changed) => changed && request.url));
+    }
+  }
+  const urls = (await Promise.all(work)).filter((u): u is string => !!u);
+  if (urls.length) broadcast('cache-updated', { urls });
+  return urls;
+}
