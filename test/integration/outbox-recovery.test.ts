@@ -1,6 +1,6 @@
 import { HttpResponse } from 'msw';
 import { describe, expect, it, vi } from 'vitest';
-import { ask, outboxSuite, entries, importWorker, installWorker, send, status, syncNow } from '../support/outbox-harness.js';
+import { ask, outboxSuite, entries, importWorker, installWorker, send, status, syncNow, until } from '../support/outbox-harness.js';
 import { restartWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
 
 const manifest = { version: 1, routes: [{ match: '/api/notes/:id', methods: ['POST', 'PUT'], queue: {} }] };
@@ -15,13 +15,6 @@ async function queueOffline(...paths: string[]): Promise<string[]> {
   return ids;
 }
 
-const until = async (condition: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('crash safety', () => {
   it('a worker killed mid-replay leaves the entry in flight; when the lease lapses it is sent again with the same key', async () => {

@@ -44,8 +44,10 @@ export function createNetwork(manifest: unknown) {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     try {
+      // The behaviour gets its own copy, body unread.
+      const copy = request.clone();
       const body = new Uint8Array(await request.arrayBuffer());
-      const response = await behaviour(request, attempt);
+      const response = await behaviour(copy, attempt);
       received.push({ method: request.method, path: new URL(request.url).pathname, key, contentType: request.headers.get('content-type'), headers: Object.fromEntries(request.headers), body, at: Date.now() });
       return response ?? HttpResponse.json({}, { status: 201 });
     } finally {
@@ -121,4 +123,13 @@ export function outboxSuite(manifest: unknown, current: () => ServiceWorkerScope
     vi.restoreAllMocks();
   });
   return net;
+}
+
+/** Waits (polling every 10 ms, up to `ms`) until `condition` holds. */
+export async function until(condition: () => boolean | Promise<boolean>, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

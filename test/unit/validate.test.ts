@@ -57,6 +57,26 @@ describe('validateManifest', () => {
     expect(problems(value)).toEqual(['routes[0].resource: "users" is not in resources (todos, notes)']);
   });
 
+  it('an item pattern names its id with exactly one parameter', () => {
+    const withItem = (item: string) => ({ ...route({}), resources: { todos: { collection: '/t', item } } });
+    expect(problems(withItem('/t/:id'))).toEqual([]);
+    expect(problems(withItem('/t/:id/edit'))).toEqual([]);
+    for (const item of ['/t/all', '/lists/:list/t/:id', '/t/:id?', '/t/*'])
+      expect(problems(withItem(item))).toEqual([`resources.todos.item: the item pattern names its id with one parameter, as in "/api/todos/:id"; got ${JSON.stringify(item)}`]);
+  });
+
+  it('newest-wins needs the route\'s resource to name its updatedAtField', () => {
+    const write = (resource?: Record<string, unknown>) => ({
+      version: 1,
+      routes: [{ match: '/t/:id', methods: ['PUT'], queue: { conflict: 'newest-wins' }, ...(resource ? { resource: 'todos' } : {}) }],
+      ...(resource ? { resources: { todos: { collection: '/t', item: '/t/:id', ...resource } } } : {}),
+    });
+    const message = 'routes[0].queue.conflict: "newest-wins" compares a change\'s time with the server item\'s updatedAtField; add "resource" to this route and "updatedAtField" to that resource';
+    expect(problems(write())).toEqual([message]);
+    expect(problems(write({}))).toEqual([message]);
+    expect(problems(write({ updatedAtField: 'modified' }))).toEqual([]);
+  });
+
   it('rejects duplicates in lists', () => {
     expect(problems(route({ methods: ['GET', 'GET'] }))).toEqual(['routes[0].methods[1]: "GET" is listed twice']);
   });
