@@ -14,6 +14,7 @@ import {
   type OutboxRequestMap,
   type OutboxRequestType,
   type OutboxStatus,
+  type Resolution,
 } from '../common/messages.js';
 
 export interface ConnectOptions {
@@ -31,6 +32,13 @@ export interface OutboxClient {
   retry(id: string): Promise<boolean>;
   /** Drops an entry without sending it; false if there is no such entry. */
   discard(id: string): Promise<boolean>;
+  /**
+   * Settles a conflicted write: `retry` sends it again unchanged, `discard`
+   * drops it (the server's version stays), `replace` sends `body` instead,
+   * against the server's version seen at the conflict. False if there is no
+   * such entry (or it is being sent right now).
+   */
+  resolve(id: string, resolution: Resolution): Promise<boolean>;
   /** Listens to the worker's events of one type, or all with '*'; returns the function that stops listening. */
   on<K extends OutboxEventType>(type: K | '*', listener: (event: OutboxEvent<K>) => void): () => void;
   /** Closes the event channel; listening again opens a new one. Requests need no closing. */
@@ -113,6 +121,7 @@ export function connectOutbox({ timeoutMs = 10_000 }: ConnectOptions = {}): Outb
     syncNow: () => request('sync-now', {}),
     retry: (id) => request('retry', { id }),
     discard: (id) => request('discard', { id }),
+    resolve: (id, resolution) => request('resolve', { id, ...resolution }),
     on<K extends OutboxEventType>(type: K | '*', listener: (event: OutboxEvent<K>) => void) {
       // Safari had service workers (11.1) long before BroadcastChannel (15.4): no events there.
       if (typeof BroadcastChannel === 'undefined') return () => {};

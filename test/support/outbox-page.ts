@@ -73,7 +73,7 @@ export async function submitForm(page: BrowserPage, seq: number): Promise<void> 
 }
 
 /** Calls window.offlineOutbox (register.js) in the page. */
-export function outboxCall<T>(page: BrowserPage, method: 'status' | 'entries' | 'syncNow', ...args: unknown[]): Promise<T> {
+export function outboxCall<T>(page: BrowserPage, method: 'status' | 'entries' | 'syncNow' | 'retry' | 'discard' | 'resolve', ...args: unknown[]): Promise<T> {
   return page.evaluate(
     async (method: string, args: unknown[]) => {
       const outbox = (window as unknown as { offlineOutbox: Record<string, (...a: unknown[]) => Promise<unknown>> }).offlineOutbox;

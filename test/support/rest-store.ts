@@ -96,10 +96,10 @@ export function createRestStore(options: { clock?: () => number } = {}) {
       return result;
     },
     /** Puts an item in directly (seeding), as another client would have; returns it. */
-    seed(name: string, item: Record<string, unknown>): Record<string, unknown> {
+    seed(name: string, item: Record<string, unknown>): Record<string, unknown> & { id: number } {
       const s: Stored = { item: { ...item, id: nextId++, updatedAt: new Date(clock()).toISOString() }, version: 1 };
       collection(name).set(String(s.item.id), s);
-      return s.item;
+      return s.item as Record<string, unknown> & { id: number };
     },
     /** Changes an item as another client would (a new version, a new ETag), at `at` (default now). */
     edit(name: string, id: number | string, patch: Record<string, unknown>, at = clock()): void {

@@ -32,6 +32,8 @@ export interface TestServer {
   readonly requests: RecordedRequest[];
   /** Declares (or replaces) the answer to `METHOD /path` (query ignored). */
   on(method: string, path: string, handler: Handler | Reply): void;
+  /** Answers every request (any method) whose path starts with `prefix` and that no `on` declares. */
+  onPrefix(prefix: string, handler: Handler): void;
   /** Requests received for a path (query ignored), optionally of one method. */
   received(path: string, method?: string): RecordedRequest[];
   unplug(): Promise<void>;
@@ -44,6 +46,7 @@ const SCRIPT_TYPE = 'text/javascript; charset=utf-8';
 
 export async function startTestServer(): Promise<TestServer> {
   const handlers = new Map<string, Handler>();
+  const prefixes: [string, Handler][] = [];
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
 
@@ -55,7 +58,7 @@ export async function startTestServer(): Promise<TestServer> {
     requests.push(recorded);
     const path = recorded.url.split('?')[0]!;
     try {
-      const handler = handlers.get(`${recorded.method} ${path}`);
+      const handler = handlers.get(`${recorded.method} ${path}`) ?? prefixes.find(([prefix]) => path.startsWith(prefix))?.[1];
       const reply: Reply = handler ? await handler(recorded) : await serveDist(recorded.method, path);
       if (reply.drop) return void req.socket.destroy();
       // Revalidate by default, so a reload never comes from the HTTP cache and
@@ -96,6 +99,9 @@ export async function startTestServer(): Promise<TestServer> {
     requests,
     on(method, path, handler) {
       handlers.set(`${method} ${path}`, typeof handler === 'function' ? handler : () => handler);
+    },
+    onPrefix(prefix, handler) {
+      prefixes.push([prefix, handler]);
     },
     received: (path, method) => requests.filter((r) => r.url.split('?')[0] === path && (!method || r.method === method)),
     unplug,

@@ -57,7 +57,7 @@ afterEach(() => {
 
 describe('connectOutbox requests', () => {
   it('sends each op as a versioned outbox-request with one port, and resolves with the reply', async () => {
-    const worker = fakeWorker((request) => ({ ok: true, value: request.op === 'entries' ? [] : request.op === 'retry' || request.op === 'discard' ? true : STATUS }));
+    const worker = fakeWorker((request) => ({ ok: true, value: request.op === 'entries' ? [] : ['retry', 'discard', 'resolve'].includes(request.op) ? true : STATUS }));
     fakeNavigator({ controller: worker });
     const client = connect();
 
@@ -66,6 +66,7 @@ describe('connectOutbox requests', () => {
     await expect(client.syncNow()).resolves.toEqual(STATUS);
     await expect(client.retry('e1')).resolves.toBe(true);
     await expect(client.discard('e2')).resolves.toBe(true);
+    await expect(client.resolve('e3', { action: 'replace', body: { title: 'merged' } })).resolves.toBe(true);
 
     expect(worker.received).toEqual([
       { kind: 'outbox-request', v: 1, op: 'status', args: {} },
@@ -73,8 +74,9 @@ describe('connectOutbox requests', () => {
       { kind: 'outbox-request', v: 1, op: 'sync-now', args: {} },
       { kind: 'outbox-request', v: 1, op: 'retry', args: { id: 'e1' } },
       { kind: 'outbox-request', v: 1, op: 'discard', args: { id: 'e2' } },
+      { kind: 'outbox-request', v: 1, op: 'resolve', args: { id: 'e3', action: 'replace', body: { title: 'merged' } } },
     ]);
-    expect(worker.ports).toEqual([1, 1, 1, 1, 1]);
+    expect(worker.ports).toEqual([1, 1, 1, 1, 1, 1]);
   });
 
   it('closes the reply channel once answered', async () => {
@@ -249,7 +251,7 @@ describe('register.js', () => {
 
   it('exposes the registration and the client methods on window.offlineOutbox', async () => {
     const page = await loadPage(fakeWorker());
-    expect(Object.keys(page.window.offlineOutbox ?? {}).sort()).toEqual(['close', 'discard', 'entries', 'on', 'registration', 'retry', 'status', 'syncNow']);
+    expect(Object.keys(page.window.offlineOutbox ?? {}).sort()).toEqual(['close', 'discard', 'entries', 'on', 'registration', 'resolve', 'retry', 'status', 'syncNow']);
     await expect(page.window.offlineOutbox?.registration).resolves.toEqual({ scope: `${ORIGIN}/` });
     await expect(page.window.offlineOutbox?.status()).resolves.toEqual(STATUS);
   });
