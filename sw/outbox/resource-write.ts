@@ -36,6 +36,9 @@ export async function prepareResourceWrite(target: ResourceUrl, method: string, 
     value = bytes.byteLength ? JSON.parse(new TextDecoder().decode(bytes)) : undefined;
   } catch {}
   const body = bytes.byteLength ? bytes : null;
+  // A POST to an item URL is an action on it, not a representation: it is
+  // ordered with the item's writes (same path), but not overlaid.
+  if (target.id !== undefined && method === 'POST') return { url, body, value };
   if (target.id !== undefined) {
     // The app may still hold the local id of an item the server has named since.
     const serverId = resource.spec.ids === 'server' && (await serverIdFor(target.id));
