@@ -140,7 +140,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
   /** The optimistic answer for a declared resource: what the item is now, locally. */
   const representation = async (method: string, at: { resource: Resource; id: string }, sent: unknown) => {
     if (method === 'DELETE') return null;
-    if (method !== 'PATCH') return overlayItem(undefined, at.id, [{ method, id: at.id, body: sent }], at.resource);
+    if (method === 'POST') return overlayItem(undefined, at.id, [{ method, id: at.id, body: sent }], at.resource);
     const base = await context.cached(itemUrl(at.resource, at.id));
     let value: unknown;
     try {

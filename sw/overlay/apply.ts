@@ -52,9 +52,11 @@ function step(item: unknown, write: LocalWrite, shape: ItemShape): unknown {
     case 'PATCH':
       return item === undefined || write.body === undefined ? item : mergePatch(item, write.body);
     default:
-      // POST and PUT: the body is the item; a body without its id gets it.
+      // POST and PUT: the body is the item; a body without its id gets it
+      // (as the item had it, number or string, else as the URL gave it).
       if (!isObject(write.body)) return item;
-      return write.body[shape.idField] == null ? { ...write.body, [shape.idField]: write.id } : write.body;
+      if (write.body[shape.idField] != null) return write.body;
+      return { ...write.body, [shape.idField]: isObject(item) && item[shape.idField] != null ? item[shape.idField] : write.id };
   }
 }
 

@@ -33,6 +33,9 @@ const manifest = {
     ...routes('notes', 'manual', 'stale-while-revalidate'),
     ...routes('live', 'manual', 'network-only'),
     ...routes('wrapped', 'manual'),
+    ...routes('assets', 'manual', 'cache-first'),
+    { match: '/api/plain/:id', methods: ['GET'], cache: { strategy: 'network-first' } },
+    { match: '/api/plain/:id', methods: ['PATCH'], queue: { detect: 'none' }, resource: 'plain' },
   ],
   resources: {
     todos: resource('todos', { pendingField: '_pending' }),
@@ -42,6 +45,8 @@ const manifest = {
     notes: resource('notes', { ids: 'client-uuid' }),
     live: resource('live'),
     wrapped: resource('wrapped', { itemsPath: 'data.items' }),
+    assets: resource('assets'),
+    plain: resource('plain'),
   },
 };
 
@@ -176,6 +181,44 @@ describe('read-your-writes', () => {
     await until(async () => (await status(scope)).pending === 0);
     expect(rest.items('notes').map((x) => x.text)).toEqual(['old', 'new']);
     expect(rest.log.find((r) => r.method === 'POST' && r.url === '/api/notes')!.body).toContain(created.id);
+  });
+
+  it('works with cache-first, and answers a queued PUT with the item it makes', async () => {
+    scope = await installWorker();
+    const a = rest.seed('assets', { name: 'logo', size: 1 });
+    await read('/api/assets');
+    await read(`/api/assets/${a.id}`);
+    net.online = false;
+    const put = await send(scope, `/api/assets/${a.id}`, json('PUT', { name: 'logo', size: 2 }));
+    expect(put.status).toBe(202);
+    // The id as the cached item types it (a number), though the URL gave a string.
+    expect(JSON.parse(put.text!)).toEqual({ name: 'logo', size: 2, id: a.id });
+    // cache-first: the base is the cached list, and the PUT shows on it.
+    expect(await read('/api/assets')).toMatchObject({ pending: '1', body: [{ name: 'logo', size: 2, id: a.id }] });
+  });
+
+  it('If-Match only from a strong cached ETag, and never where the route says detect: none', async () => {
+    scope = await installWorker();
+    const item = rest.seed('todos', { title: 'x' });
+    const plain = rest.seed('plain', { title: 'p' });
+    // A weak ETag cannot be used in If-Match.
+    net.behave(async (request) => {
+      const url = new URL(request.url);
+      const r = rest.handle({ method: request.method, url: url.pathname, headers: Object.fromEntries(request.headers), body: await request.text() });
+      return new HttpResponse(r.status === 204 ? null : r.body, { status: r.status, headers: { ...r.headers, ...(r.headers.etag && url.pathname.startsWith('/api/todos') ? { etag: `W/${r.headers.etag}` } : {}) } });
+    });
+    await read(`/api/todos/${item.id}`);
+    await read(`/api/plain/${plain.id}`);
+    net.online = false;
+    await send(scope, `/api/todos/${item.id}`, json('PATCH', { title: 'y' }));
+    await send(scope, `/api/plain/${plain.id}`, json('PATCH', { title: 'q' }));
+    net.online = true;
+    await syncNow(scope);
+    await until(async () => (await status(scope)).pending === 0);
+    expect(rest.log.filter((r) => r.method === 'PATCH').map((r) => [r.url, r.ifMatch])).toEqual([
+      [`/api/todos/${item.id}`, undefined],
+      [`/api/plain/${plain.id}`, undefined],
+    ]);
   });
 
   it('a wrapped collection is overlaid in place; a base that is not JSON, or not the declared shape, is served untouched', async () => {

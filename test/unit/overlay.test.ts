@@ -70,6 +70,10 @@ describe('the overlay of a collection', () => {
     ]);
   });
 
+  it('a PUT without its id keeps the id as the item had it (a number stays a number)', () => {
+    expect(overlayCollection([{ id: 7, t: 'a' }], [w('PUT', '7', { t: 'b' })], shape)).toEqual([{ id: 7, t: 'b' }]);
+  });
+
   it('ignores PATCH and DELETE of ids it does not hold, and writes without a JSON body', () => {
     expect(overlayCollection(base, [w('PATCH', '99', { done: true }), w('DELETE', '98'), w('POST', '5'), w('PATCH', '1')], shape)).toEqual(base);
   });
