@@ -39,6 +39,11 @@ export interface OutboxClient {
    * such entry (or it is being sent right now).
    */
   resolve(id: string, resolution: Resolution): Promise<boolean>;
+  /**
+   * Log-out: empties the outbox (queued writes are dropped, unsent), the
+   * overlay, this worker's caches and the change-feed cursor, in one step.
+   */
+  clear(): Promise<boolean>;
   /** Listens to the worker's events of one type, or all with '*'; returns the function that stops listening. */
   on<K extends OutboxEventType>(type: K | '*', listener: (event: OutboxEvent<K>) => void): () => void;
   /** Closes the event channel; listening again opens a new one. Requests need no closing. */
@@ -65,53 +70,55 @@ export const isOutboxClientError = (e: unknown): e is OutboxClientError =>
 
 const PREFIX = 'offline-outbox:';
 
-export function connectOutbox({ timeoutMs = 10_000 }: ConnectOptions = {}): OutboxClient {
-  async function request<K extends OutboxRequestType>(op: K, args: OutboxRequestMap[K]['args']): Promise<OutboxRequestMap[K]['reply']> {
-    const sw = navigator.serviceWorker as ServiceWorkerContainer | undefined;
-    if (!sw) {
-      const why = window.isSecureContext ? 'this browser has no service workers, or they are disabled (private mode?)' : `${location.origin} is not a secure origin; serve the app over HTTPS (or from localhost)`;
-      throw new OutboxClientError('no-service-worker', `${PREFIX} ${op}: there is no service worker to ask: ${why}.`);
-    }
-    const { port1, port2 } = new MessageChannel();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let posted = false;
-    let live = true;
-    try {
-      return await new Promise<OutboxRequestMap[K]['reply']>((resolve, reject) => {
-        // Started before waiting for `ready`, which never resolves on a page outside every registration's scope.
-        timer = setTimeout(
-          () =>
-            reject(
-              new OutboxClientError(
-                'worker-timeout',
-                posted
-                  ? `${PREFIX} ${op}: the service worker did not answer within ${timeoutMs} ms; it may be busy or of another version. Try again, or reload the page.`
-                  : `${PREFIX} ${op}: the service worker did not answer within ${timeoutMs} ms: none is active for this page. Load register.js (or call registerOutbox()) on it, with a scope that covers it.`,
-              ),
-            ),
-          timeoutMs,
-        );
-        port1.onmessage = ({ data }: MessageEvent<OutboxReply<K> | undefined>) => {
-          if (data?.ok) resolve(data.value);
-          else reject(new OutboxClientError(data?.error?.code ?? 'bad-reply', data?.error?.message ?? `${PREFIX} ${op}: the service worker's reply was malformed; reload the page.`));
-        };
-        (async () => {
-          // Not controlled yet (first visit, or a hard reload): the active worker still answers.
-          const worker = sw.controller ?? (await sw.ready).active;
-          // After a timeout, a late worker must not act on a request nobody awaits.
-          if (!live || !worker) return;
-          const message = { kind: 'outbox-request', v: PROTOCOL_VERSION, op, args } as OutboxRequest<K>;
-          worker.postMessage(message, [port2]);
-          posted = true;
-        })().catch(reject);
-      });
-    } finally {
-      live = false;
-      clearTimeout(timer);
-      port1.close();
-    }
+/** Sends one request to the worker and resolves with its reply (see common/messages.ts); rejects after `timeoutMs`. */
+export async function askWorker<K extends OutboxRequestType>(op: K, args: OutboxRequestMap[K]['args'], timeoutMs = 10_000): Promise<OutboxRequestMap[K]['reply']> {
+  const sw = navigator.serviceWorker as ServiceWorkerContainer | undefined;
+  if (!sw) {
+    const why = window.isSecureContext ? 'this browser has no service workers, or they are disabled (private mode?)' : `${location.origin} is not a secure origin; serve the app over HTTPS (or from localhost)`;
+    throw new OutboxClientError('no-service-worker', `${PREFIX} ${op}: there is no service worker to ask: ${why}.`);
   }
+  const { port1, port2 } = new MessageChannel();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let posted = false;
+  let live = true;
+  try {
+    return await new Promise<OutboxRequestMap[K]['reply']>((resolve, reject) => {
+      // Started before waiting for `ready`, which never resolves on a page outside every registration's scope.
+      timer = setTimeout(
+        () =>
+          reject(
+            new OutboxClientError(
+              'worker-timeout',
+              posted
+                ? `${PREFIX} ${op}: the service worker did not answer within ${timeoutMs} ms; it may be busy or of another version. Try again, or reload the page.`
+                : `${PREFIX} ${op}: the service worker did not answer within ${timeoutMs} ms: none is active for this page. Load register.js (or call registerOutbox()) on it, with a scope that covers it.`,
+            ),
+          ),
+        timeoutMs,
+      );
+      port1.onmessage = ({ data }: MessageEvent<OutboxReply<K> | undefined>) => {
+        if (data?.ok) resolve(data.value);
+        else reject(new OutboxClientError(data?.error?.code ?? 'bad-reply', data?.error?.message ?? `${PREFIX} ${op}: the service worker's reply was malformed; reload the page.`));
+      };
+      (async () => {
+        // Not controlled yet (first visit, or a hard reload): the active worker still answers.
+        const worker = sw.controller ?? (await sw.ready).active;
+        // After a timeout, a late worker must not act on a request nobody awaits.
+        if (!live || !worker) return;
+        const message = { kind: 'outbox-request', v: PROTOCOL_VERSION, op, args } as OutboxRequest<K>;
+        worker.postMessage(message, [port2]);
+        posted = true;
+      })().catch(reject);
+    });
+  } finally {
+    live = false;
+    clearTimeout(timer);
+    port1.close();
+  }
+}
 
+export function connectOutbox({ timeoutMs = 10_000 }: ConnectOptions = {}): OutboxClient {
+  const request = <K extends OutboxRequestType>(op: K, args: OutboxRequestMap[K]['args']) => askWorker(op, args, timeoutMs);
   let channel: BroadcastChannel | undefined;
 
   // Methods are closures, not `this`-bound, so the object can be spread (see register-entry.ts).
@@ -122,6 +129,7 @@ export function connectOutbox({ timeoutMs = 10_000 }: ConnectOptions = {}): Outb
     retry: (id) => request('retry', { id }),
     discard: (id) => request('discard', { id }),
     resolve: (id, resolution) => request('resolve', { id, ...resolution }),
+    clear: () => request('clear', {}),
     on<K extends OutboxEventType>(type: K | '*', listener: (event: OutboxEvent<K>) => void) {
       // Safari had service workers (11.1) long before BroadcastChannel (15.4): no events there.
       if (typeof BroadcastChannel === 'undefined') return () => {};

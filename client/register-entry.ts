@@ -2,8 +2,12 @@
  * `dist/register.js`: `<script src="/register.js" defer></script>`, with
  * optional `data-sw`, `data-manifest` and `data-scope`. Exposes
  * `window.offlineOutbox`: the registration promise and the outbox client.
+ * When the manifest names a change feed, this tab connects to it and
+ * forwards its notices to the worker.
  */
-import { connectOutbox, type OutboxClient } from './connect-outbox.js';
+import type { ChangesSpec } from '../common/manifest.js';
+import { followChanges } from './changes-feed.js';
+import { askWorker, connectOutbox, type OutboxClient } from './connect-outbox.js';
 import { registerOutbox } from './register-outbox.js';
 
 declare global {
@@ -20,7 +24,18 @@ const registration = registerOutbox({
   scope: data.scope,
   // A relative data-sw, and the default sw.js, sit beside this script.
   base: script?.src || location.href,
+  onManifest: (manifest) => {
+    const changes = (manifest as { changes?: ChangesSpec } | null)?.changes;
+    if (stopFeed || !(changes?.stream || changes?.websocket)) return;
+    // Notices go to the worker once it is there; what is lost meanwhile, the catch-up on the next connect fetches.
+    const whenRegistered = <T>(ask: () => Promise<T>) => registration.then((r) => r && ask());
+    stopFeed = followChanges(changes, {
+      deliver: (notices) => whenRegistered(() => askWorker('notices', { notices })),
+      catchUp: () => whenRegistered(() => askWorker('catch-up', {})),
+    });
+  },
 });
+let stopFeed: (() => void) | undefined;
 const client = connectOutbox();
 window.offlineOutbox = { registration, ...client };
 

@@ -16,6 +16,11 @@ export interface RegisterOptions {
   scope?: string;
   /** What relative `sw` resolves against. @default the page's URL */
   base?: string;
+  /**
+   * Hears the manifest once it has been fetched (the page reads its
+   * `changes`); when the page loaded offline, once it comes back online.
+   */
+  onManifest?: (manifest: unknown) => void;
 }
 
 const PREFIX = 'offline-outbox:';
@@ -44,10 +49,18 @@ export async function registerOutbox(options: RegisterOptions = {}): Promise<Ser
     listenForInstallFailures();
 
     let version: string | undefined;
-    try {
+    const load = async () => {
       const response = await fetch(manifestUrl, { cache: 'no-cache', credentials: 'same-origin' });
-      version = await digest(`${response.status}\n${await response.text()}`);
+      const text = await response.text();
+      try {
+        if (response.ok) options.onManifest?.(JSON.parse(text));
+      } catch {}
+      return digest(`${response.status}\n${text}`);
+    };
+    try {
+      version = await load();
     } catch {
+      if (options.onManifest) addEventListener('online', () => void load().catch(() => {}), { once: true });
       // Offline: whatever worker is installed keeps serving.
       const existing = await navigator.serviceWorker.getRegistration(options.scope ?? swUrl.href);
       if (existing) return existing;

@@ -95,6 +95,12 @@ export interface OutboxRequestMap {
   retry: { args: { id: string }; reply: boolean };
   discard: { args: { id: string }; reply: boolean };
   resolve: { args: { id: string } & Resolution; reply: boolean };
+  /** Log-out: empties the outbox, the overlay, the caches and the feed cursor. */
+  clear: { args: Record<string, never>; reply: boolean };
+  /** Change notices from the feed (register.js forwards them); the worker checks each. */
+  notices: { args: { notices: unknown[] }; reply: { accepted: number; ignored: number } };
+  /** The feed (re)connected: fetch what was missed since the stored cursor. */
+  'catch-up': { args: Record<string, never>; reply: boolean };
 }
 
 export type OutboxRequestType = keyof OutboxRequestMap;

@@ -8,7 +8,7 @@ import { createStrategy, type Strategy } from './cache/strategy.js';
 import { isOutboxError } from './errors.js';
 import { checkManifest, fetchManifest } from './manifest/load-manifest.js';
 import { readManifest, writeManifest } from './manifest/manifest-store.js';
-import type { Manifest } from './manifest/types.js';
+import type { ChangesSpec, Manifest } from './manifest/types.js';
 import { compileRoutes, findRoute, type CompiledRoute, type RouteMatch, type RouteTable } from './routing/route-table.js';
 import { broadcast } from './outbox/broadcast.js';
 import { createOutbox, SYNC_TAG, type OutboxOptions } from './outbox/outbox.js';
@@ -36,10 +36,12 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
 
   let table: RouteTable | undefined;
   let resources: Resource[] = [];
+  let changes: ChangesSpec | undefined;
   const strategies = new Map<number, Strategy>();
   const use = (m: Manifest) => {
     table = compileRoutes(m, scope.location.origin, manifestUrl ? [manifestUrl] : []);
     resources = compileResources(m, scope.location.origin);
+    changes = m.changes;
     strategies.clear();
   };
   // One cache per route, named by the route unless it names itself.
@@ -61,6 +63,10 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
     async cached(url) {
       const at = cacheOf(url);
       return at && (await scope.caches.open(at.name)).match(url);
+    },
+    changes: () => changes,
+    async clearCaches() {
+      for (const name of await scope.caches.keys()) if (name.startsWith(cachePrefix)) await scope.caches.delete(name);
     },
   });
   // The first event that wakes this worker instance also looks for writes
@@ -183,10 +189,14 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
     if (!isOutboxRequest(data) || !port) return;
     wake(event);
     event.waitUntil(
-      outbox.answer(data).then(
+      // A restarted worker may still be reading its manifest (resources, the feed).
+      ready.then(() => outbox.answer(data)).then(
         (value): OutboxReply => ({ ok: true, value: value as never }),
         (error: { code?: string; message?: string }): OutboxReply => ({ ok: false, error: { code: error.code ?? 'worker-error', message: String(error.message ?? error) } }),
-      ).then((reply) => port.postMessage(reply)),
+      )
+        .then((reply) => port.postMessage(reply))
+        // Notices are answered at once and applied after: the worker stays up for that.
+        .then(outbox.idle),
     );
   });
 }

@@ -5,6 +5,8 @@
 import { get } from 'idb-keyval';
 import type { EntrySummary, OutboxRequest, OutboxStatus, Resolution } from '../../common/messages.js';
 import type { RouteSpec } from '../manifest/types.js';
+import { createChanges } from '../changes/changes.js';
+import type { ChangesSpec } from '../manifest/types.js';
 import type { CacheLookup } from '../resources/revalidate.js';
 import { resourceUrl, type Resource } from '../resources/resources.js';
 import { getScope } from '../scope.js';
@@ -14,7 +16,7 @@ import { toSummary } from './entry.js';
 import { handleWrite } from './intercept.js';
 import { createScheduler, report } from './scheduler.js';
 import { createResourceReplay } from './resource-replay.js';
-import { countByState, findEntry, listEntries, oldestCreatedAt, refreshBusy, removeEntry, resumeAuth, saveEntry, saveWithBody } from './store.js';
+import { clearOutbox, countByState, findEntry, listEntries, oldestCreatedAt, refreshBusy, removeEntry, resumeAuth, saveEntry, saveWithBody } from './store.js';
 
 /** The Background Sync tag: Chromium fires it when connectivity returns. */
 export const SYNC_TAG = 'offline-outbox';
@@ -30,6 +32,9 @@ export interface OutboxManifest {
   cacheOf: CacheLookup;
   /** The cached response for a URL, from the cache its GET route uses. */
   cached(url: string): Promise<Response | undefined>;
+  changes(): ChangesSpec | undefined;
+  /** Deletes this worker's caches (log-out). */
+  clearCaches(): Promise<void>;
 }
 
 export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
@@ -44,9 +49,21 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     syncRequested = true;
     await scope.registration.sync?.register(SYNC_TAG).catch(() => (syncRequested = false));
   };
-  const scheduler = createScheduler(resources.context, options.concurrency, (all) => {
+  const changes = createChanges({
+    ...manifest,
+    flushing: async () => {
+      const { pending, inflight } = await countByState();
+      return pending + inflight > 0;
+    },
+  });
+  const scheduler = createScheduler(resources.context, options.concurrency, (all, delivered) => {
     void status().then((s) => broadcast('status', s), () => {});
     void resources.revalidateSettled(all).catch(report);
+    if (scheduler.hasWork) return;
+    // Flushed: notices held back apply now, then (upload first, download
+    // second) what the feed missed meanwhile.
+    void changes.flushed();
+    if (delivered) void changes.catchUp();
   });
   /** Explicit triggers (the page, Background Sync, a network success) are urgent: see Scheduler.syncNow. */
   const syncNow = () => scheduler.syncNow(true);
@@ -109,10 +126,25 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     return true;
   }
 
+  /** Log-out: nothing queued, overlaid, cached or remembered is left. */
+  async function clear(): Promise<boolean> {
+    await clearOutbox();
+    await refreshBusy();
+    resources.forget();
+    changes.forget();
+    await manifest.clearCaches();
+    broadcast('status', await status());
+    return true;
+  }
+
   const operations = {
     status,
     entries: async (): Promise<EntrySummary[]> => (await listEntries()).map(toSummary),
-    'sync-now': async () => (await syncNow(), status()),
+    // The page asks on coming online and on becoming visible: then also catch up on the feed.
+    'sync-now': async () => (await syncNow(), void changes.catchUp(), status()),
+    notices: ({ notices }: { notices: unknown[] }) => changes.receive(Array.isArray(notices) ? notices : []),
+    'catch-up': async () => (await changes.catchUp(), true),
+    clear,
     retry: ({ id }: { id: string }) => retry(id),
     discard: ({ id }: { id: string }) => discard(id),
     resolve,
@@ -120,6 +152,8 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
 
   return {
     syncNow,
+    /** Resolves when notices received so far have been applied (a message event waits for it). */
+    idle: () => changes.idle(),
     /** A worker instance's first event: look for leftovers, respecting their backoff. */
     wake: () => scheduler.syncNow(),
     status,

@@ -120,6 +120,10 @@ export function createResourceReplay(resources: () => readonly Resource[], cache
   return {
     context,
     touch,
+    forget() {
+      etags.clear();
+      touched.clear();
+    },
     /**
      * Revalidates, once, the items whose writes have all left the outbox (and
      * their collections); `entries` is what the outbox holds now.

@@ -48,8 +48,16 @@ export interface Scheduler {
 const due = (e: OutboxEntry, now: number, urgent: boolean) =>
   (e.state === 'pending' && (e.nextAttemptAt <= now || (urgent && e.lastStatus === undefined))) || (e.state === 'inflight' && e.leaseUntil < now);
 
-/** `onPassEnd` hears every entry the outbox holds once a run of passes is over. */
-export function createScheduler(context: ReplayContext, concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (entries: OutboxEntry[]) => void): Scheduler {
+/**
+ * `onPassEnd` hears, once a run of passes is over, every entry the outbox
+ * holds and how many writes the run delivered.
+ */
+export function createScheduler(
+  context: ReplayContext,
+  concurrency = DEFAULT_CONCURRENCY,
+  onPassEnd?: (entries: OutboxEntry[], delivered: number) => void,
+): Scheduler {
+  let delivered = 0;
   let running: Promise<void> | undefined;
   let again = false;
   let urgent = false;
@@ -125,6 +133,7 @@ export function createScheduler(context: ReplayContext, concurrency = DEFAULT_CO
       quietUntil = Date.now() + quietStep;
       quietStep = Math.min(MAX_TIMER_MS, quietStep * 2);
     } else quietStep = BACKOFF_BASE_MS;
+    delivered += done;
     if (done) await set('lastSyncAt', Date.now(), metaStore);
     broadcast('sync-end', { done, remaining: total - done });
   }
@@ -150,7 +159,8 @@ export function createScheduler(context: ReplayContext, concurrency = DEFAULT_CO
       // While the worker lives, come back when the earliest retry is due.
       scheduler.later(Math.min(...remaining.map((e) => (e.state === 'pending' ? e.nextAttemptAt : e.leaseUntil))) - Date.now());
     }
-    onPassEnd?.(all);
+    onPassEnd?.(all, delivered);
+    delivered = 0;
   }
 
   let timerAt = Infinity;

@@ -6,7 +6,7 @@
  * acknowledges many writes, and an idle enqueue waits for no one.
  */
 import { promisifyRequest } from 'idb-keyval';
-import { BODIES, ENTRIES, openDatabase } from '../store/db.js';
+import { BODIES, ENTRIES, META, openDatabase } from '../store/db.js';
 import { isLive, type EntryState, type OutboxEntry } from './entry.js';
 
 /**
@@ -256,4 +256,14 @@ export async function settleCreate(
   }
   await promisifyRequest(t);
   await refreshBusy();
+}
+
+/** Empties the outbox and forgets the local ids the server replaced (log-out); the stored manifest stays. */
+export async function clearOutbox(): Promise<void> {
+  const t = await tx([ENTRIES, BODIES, META], 'readwrite', { durability: 'strict' });
+  t.objectStore(ENTRIES).clear();
+  t.objectStore(BODIES).clear();
+  const meta = t.objectStore(META);
+  for (const key of (await promisifyRequest(meta.getAllKeys())) as IDBValidKey[]) if (!String(key).startsWith('manifest:')) meta.delete(key);
+  await promisifyRequest(t);
 }

@@ -32,7 +32,7 @@ export function createRestStore(options: { clock?: () => number } = {}) {
   const collections = new Map<string, Map<string, Stored>>();
   const answered = new Map<string, RestReply>();
   let nextId = 1;
-  const log: { method: string; url: string; ifMatch?: string; key?: string; body: string }[] = [];
+  const log: { method: string; url: string; ifMatch?: string; ifNoneMatch?: string; key?: string; body: string }[] = [];
 
   const collection = (name: string) => {
     let items = collections.get(name);
@@ -89,7 +89,7 @@ export function createRestStore(options: { clock?: () => number } = {}) {
     log,
     handle(request: RestRequest): RestReply {
       const key = request.headers['idempotency-key'];
-      log.push({ method: request.method, url: request.url, ifMatch: request.headers['if-match'], key, body: request.body });
+      log.push({ method: request.method, url: request.url, ifMatch: request.headers['if-match'], ifNoneMatch: request.headers['if-none-match'], key, body: request.body });
       if (key && answered.has(key)) return answered.get(key)!;
       const result = answer(request);
       if (key && request.method !== 'GET' && result.status < 500) answered.set(key, result);

@@ -251,7 +251,7 @@ describe('register.js', () => {
 
   it('exposes the registration and the client methods on window.offlineOutbox', async () => {
     const page = await loadPage(fakeWorker());
-    expect(Object.keys(page.window.offlineOutbox ?? {}).sort()).toEqual(['close', 'discard', 'entries', 'on', 'registration', 'resolve', 'retry', 'status', 'syncNow']);
+    expect(Object.keys(page.window.offlineOutbox ?? {}).sort()).toEqual(['clear', 'close', 'discard', 'entries', 'on', 'registration', 'resolve', 'retry', 'status', 'syncNow']);
     await expect(page.window.offlineOutbox?.registration).resolves.toEqual({ scope: `${ORIGIN}/` });
     await expect(page.window.offlineOutbox?.status()).resolves.toEqual(STATUS);
   });

@@ -1,0 +1,88 @@
+/**
+ * The page's end of the change feed: one connection per tab to the
+ * manifest's `changes.stream` (Server-Sent Events) or `changes.websocket`,
+ * reconnecting with backoff, forwarding notices to the worker in batches.
+ * The worker checks them (this side only parses JSON), and on each
+ * (re)connect it is asked to catch up from its cursor.
+ */
+import type { ChangesSpec } from '../common/manifest.js';
+
+export interface FeedTarget {
+  /** Hands a batch of notices (parsed JSON, or the raw text when it was not JSON) to the worker. */
+  deliver(notices: unknown[]): Promise<unknown>;
+  /** Asks the worker to fetch what it missed since its cursor. */
+  catchUp(): Promise<unknown>;
+}
+
+/** The longest a reconnect waits, and the first wait. */
+const MAX_BACKOFF_MS = 60_000;
+const FIRST_BACKOFF_MS = 1_000;
+/** Notices that arrive together go in one message: a burst of 10,000 is a few messages, not 10,000. */
+const BATCH_MS = 50;
+
+/** Connects to the feed; returns the function that disconnects. */
+export function followChanges(changes: ChangesSpec, target: FeedTarget): () => void {
+  let batch: unknown[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let backoff = FIRST_BACKOFF_MS;
+  let closed = false;
+  let close: () => void = () => {};
+  const quietly = (p: Promise<unknown>) => void p.catch(() => {});
+
+  const receive = (data: unknown) => {
+    let notice: unknown = data;
+    try {
+      notice = JSON.parse(String(data));
+    } catch {}
+    batch.push(notice);
+    timer ??= setTimeout(() => {
+      const notices = batch;
+      batch = [];
+      timer = undefined;
+      quietly(target.deliver(notices));
+    }, BATCH_MS);
+  };
+  const opened = () => {
+    backoff = FIRST_BACKOFF_MS;
+    quietly(target.catchUp());
+  };
+  const reconnect = () => {
+    close();
+    if (closed || retry) return;
+    // Full jitter, so that a server restart is not met by every tab at once.
+    retry = setTimeout(() => {
+      retry = undefined;
+      connect();
+    }, Math.random() * backoff);
+    backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+  };
+
+  function connect(): void {
+    if (closed) return;
+    if (changes.websocket) {
+      const url = new URL(changes.websocket, location.href);
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      const socket = new WebSocket(url);
+      socket.onopen = opened;
+      socket.onmessage = (e) => receive(e.data);
+      socket.onclose = reconnect;
+      close = () => socket.close();
+    } else if (changes.stream) {
+      const source = new EventSource(changes.stream, { withCredentials: true });
+      source.onopen = opened;
+      source.onmessage = (e) => receive(e.data);
+      // EventSource retries by itself while it can; once it gives up (an HTTP
+      // error, a wrong content type), it is CLOSED and we retry with backoff.
+      source.onerror = () => source.readyState === EventSource.CLOSED && reconnect();
+      close = () => source.close();
+    }
+  }
+
+  connect();
+  return () => {
+    closed = true;
+    clearTimeout(retry);
+    close();
+  };
+}
