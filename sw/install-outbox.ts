@@ -8,14 +8,13 @@ import { createStrategy, type Strategy } from './cache/strategy.js';
 import { isOutboxError } from './errors.js';
 import { checkManifest, fetchManifest } from './manifest/load-manifest.js';
 import { readManifest, writeManifest } from './manifest/manifest-store.js';
-import type { ChangesSpec, Manifest } from './manifest/types.js';
+import type { Manifest } from './manifest/types.js';
 import { compileRoutes, findRoute, type CompiledRoute, type RouteMatch, type RouteTable } from './routing/route-table.js';
 import { broadcast } from './outbox/broadcast.js';
-import { createOutbox, SYNC_TAG, type OutboxOptions } from './outbox/outbox.js';
+import { createOutbox, SYNC_TAG, type OutboxManifest, type OutboxOptions } from './outbox/outbox.js';
 import { serverIdFor } from './outbox/resource-write.js';
 import { readWithOverlay } from './overlay/read.js';
-import { compileResources, itemUrl, resourceUrl, type Resource, type ResourceUrl } from './resources/resources.js';
-import type { CacheLookup } from './resources/revalidate.js';
+import { compileResources, itemUrl, resourceUrl, type ResourceUrl } from './resources/resources.js';
 import { getScope } from './scope.js';
 
 export interface InstallOptions extends OutboxOptions {
@@ -26,6 +25,7 @@ export interface InstallOptions extends OutboxOptions {
 }
 
 const CACHE_PREFIX = 'offline-outbox:';
+const NO_MANIFEST = 'offline-outbox: no stored manifest; requests pass through until the worker is reinstalled';
 
 export function installOutbox(manifest: Manifest | string | URL, options: InstallOptions = {}): void {
   const scope = getScope();
@@ -35,13 +35,23 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
   const storeKey = `${scope.location.href} ${manifestUrl ?? ''}`;
 
   let table: RouteTable | undefined;
-  let resources: Resource[] = [];
-  let changes: ChangesSpec | undefined;
   const strategies = new Map<number, Strategy>();
+  // What the outbox and the feed read of the manifest, filled in by use().
+  const state: OutboxManifest = {
+    resources: [],
+    cacheOf: (url) => {
+      const route = table && findRoute(table, 'GET', new URL(url))?.route;
+      const cache = route?.spec.cache;
+      return cache && cache.strategy !== 'network-only' ? { name: cacheName(route), options: cache } : undefined;
+    },
+    async clearCaches() {
+      for (const name of await scope.caches.keys()) if (name.startsWith(cachePrefix)) await scope.caches.delete(name);
+    },
+  };
   const use = (m: Manifest) => {
     table = compileRoutes(m, scope.location.origin, manifestUrl ? [manifestUrl] : []);
-    resources = compileResources(m, scope.location.origin);
-    changes = m.changes;
+    state.resources = compileResources(m, scope.location.origin);
+    state.changes = m.changes;
     strategies.clear();
   };
   // One cache per route, named by the route unless it names itself.
@@ -52,23 +62,7 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
     return strategy;
   };
 
-  const cacheOf: CacheLookup = (url) => {
-    const route = table && findRoute(table, 'GET', new URL(url))?.route;
-    const cache = route?.spec.cache;
-    return cache && cache.strategy !== 'network-only' ? { name: cacheName(route), options: cache } : undefined;
-  };
-  const outbox = createOutbox(options, {
-    resources: () => resources,
-    cacheOf,
-    async cached(url) {
-      const at = cacheOf(url);
-      return at && (await scope.caches.open(at.name)).match(url);
-    },
-    changes: () => changes,
-    async clearCaches() {
-      for (const name of await scope.caches.keys()) if (name.startsWith(cachePrefix)) await scope.caches.delete(name);
-    },
-  });
+  const outbox = createOutbox(options, state);
   // The first event that wakes this worker instance also looks for writes
   // left in the outbox (a restart, a crash mid-replay).
   let woken = false;
@@ -92,7 +86,7 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
     if (!found) return undefined;
     if (request.method !== 'GET') return outbox.handleWrite(request, found.route.spec);
     const strategy = strategyFor(found);
-    const target = resources.length ? resourceUrl(resources, url) : undefined;
+    const target = state.resources.length ? resourceUrl(state.resources, url) : undefined;
     return target ? readResource(target, strategy, event) : strategy.handle(request, event);
   };
 
@@ -115,7 +109,7 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
       (stored) => {
         if (stored && !table) use(stored);
       },
-      (error: unknown) => console.error('offline-outbox: could not read the stored manifest; requests pass through untouched', error),
+      (error: unknown) => console.error(NO_MANIFEST, error),
     );
   }
   let settled = manifestUrl === undefined;
@@ -160,7 +154,7 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
     if (table || settled) {
       if (!table && !warned) {
         warned = true;
-        console.warn(`offline-outbox: no stored manifest for ${manifestUrl}; requests pass through until the worker is reinstalled`);
+        console.warn(NO_MANIFEST, manifestUrl);
       }
       const response = handle(event);
       if (response) {

@@ -17,39 +17,45 @@
  * The cursor and the versions seen are stored only once the notices they
  * cover have been applied: a worker stopped in between asks again.
  */
-import { get, setMany } from 'idb-keyval';
+import { get, set } from 'idb-keyval';
 import type { ChangesSpec } from '../manifest/types.js';
 import { revalidate, type CacheLookup } from '../resources/revalidate.js';
-import { itemUrl, type Resource } from '../resources/resources.js';
+import { itemUrl, named, type Resource } from '../resources/resources.js';
 import { metaStore } from '../store/db.js';
 import { getScope } from '../scope.js';
 import { isNewer, parseNotice, type Notice } from './notice.js';
 
-const CURSOR = 'changes-cursor';
-const VERSIONS = 'changes-versions';
+/** What the worker keeps of the feed (one meta record): the cursor, and the last version seen per item. */
+interface FeedState {
+  cursor?: string;
+  seen: Record<string, Notice['version']>;
+}
+const STATE = 'changes';
 
+/** The manifest's parts the feed needs (read when used: see OutboxManifest). */
 export interface ChangesContext {
-  resources(): readonly Resource[];
-  changes(): ChangesSpec | undefined;
-  cacheOf: CacheLookup;
-  /** Whether the outbox has writes waiting or in flight (notices wait for them). */
-  flushing(): Promise<boolean>;
+  readonly resources: readonly Resource[];
+  readonly changes?: ChangesSpec;
+  readonly cacheOf: CacheLookup;
 }
 
-export function createChanges(context: ChangesContext) {
+/** `flushing`: whether the outbox has writes waiting or in flight (notices wait for them). */
+export function createChanges(context: ChangesContext, flushing: () => Promise<boolean>) {
   const held = new Map<string, Notice>();
   let cursor: string | undefined;
-  let versions: Promise<Record<string, Notice['version']>> | undefined;
+  let state: Promise<FeedState> | undefined;
+  const load = () => (state ??= get<FeedState>(STATE, metaStore).then((v) => v ?? { seen: {} }));
   let work: Promise<unknown> = Promise.resolve();
-  const find = (name: string) => context.resources().find((r) => r.name === name);
+  const find = (name: string) => named(context.resources, name);
 
   /** Applies what is held: one refetch per cached entry named, whatever the number of notices. */
   async function apply(): Promise<void> {
-    if (!held.size || (await context.flushing())) return;
+    if (!held.size || (await flushing())) return;
     const batch = [...held.values()];
     const at = cursor;
     held.clear();
-    const seen = await (versions ??= get<Record<string, Notice['version']>>(VERSIONS, metaStore).then((v) => v ?? {}));
+    const stored = await load();
+    const { seen } = stored;
     const byResource = new Map<Resource, Notice[]>();
     for (const notice of batch) {
       const key = `${notice.resource} ${notice.id}`;
@@ -69,31 +75,33 @@ export function createChanges(context: ChangesContext) {
         await revalidate(resource, notices.filter((n) => n.type !== 'deleted').map((n) => n.id), true, context.cacheOf);
       }),
     );
-    await setMany([[VERSIONS, seen], ...(at === undefined ? [] : [[CURSOR, at] as [string, string]])], metaStore);
+    stored.cursor = at ?? stored.cursor;
+    await set(STATE, stored, metaStore);
   }
 
-  const queue = (step: () => Promise<unknown>) => (work = work.then(step).catch((error: unknown) => console.warn('offline-outbox: applying change notices failed; the next catch-up asks again', error)));
+  /** Holds the notices among `values`; returns how many were not notices (with the first, for the warning). */
+  const take = (values: unknown[]): [number, unknown] => {
+    let ignored = 0;
+    let example: unknown;
+    for (const value of values) {
+      const notice = parseNotice(value, (name) => !!find(name));
+      if (!notice) {
+        example = ignored++ ? example : value;
+        continue;
+      }
+      held.set(`${notice.resource} ${notice.id}`, notice);
+      cursor = notice.cursor ?? cursor;
+    }
+    return [ignored, example];
+  };
+
+  const queue = (step: () => Promise<unknown>) => (work = work.then(step).catch((error: unknown) => console.warn('offline-outbox: change notices failed; the next catch-up asks again', error)));
 
   return {
     /** Takes a batch of notices from the page; returns how many were accepted and how many ignored. */
     receive(values: unknown[]): { accepted: number; ignored: number } {
-      let ignored = 0;
-      let example: unknown;
-      for (const value of values) {
-        const notice = parseNotice(value, (name) => !!find(name));
-        if (!notice) {
-          ignored++;
-          example ??= value;
-          continue;
-        }
-        held.set(`${notice.resource} ${notice.id}`, notice);
-        if (notice.cursor !== undefined) cursor = notice.cursor;
-      }
-      if (ignored)
-        console.warn(
-          `offline-outbox: ignored ${ignored} malformed change notice(s); a notice is {"resource": <a key of resources>, "id", "type": "created" | "updated" | "deleted", "version"?, "cursor"?}. First one:`,
-          example,
-        );
+      const [ignored, example] = take(values);
+      if (ignored) console.warn(`offline-outbox: ignored ${ignored} malformed change notice(s); see the README's "Change notices". First one:`, example);
       void queue(apply);
       return { accepted: values.length - ignored, ignored };
     },
@@ -102,20 +110,16 @@ export function createChanges(context: ChangesContext) {
     /** Asks `changes.since` for the notices missed since the stored cursor, and applies them. */
     catchUp: () =>
       queue(async () => {
-        const since = context.changes()?.since;
-        const from = cursor ?? (await get<string>(CURSOR, metaStore));
+        const since = context.changes?.since;
+        const from = cursor ?? (await load()).cursor;
         // Without a cursor there is nothing to catch up on: the feed starts now.
         if (!since || from === undefined) return;
         const response = await fetch(since.replace('{cursor}', encodeURIComponent(from)), { cache: 'no-store', credentials: 'same-origin' });
         if (!response.ok) throw new Error(`${since}: HTTP ${response.status}`);
         const body: unknown = await response.json();
         const list = Array.isArray(body) ? body : (body as { notices?: unknown }).notices;
-        if (!Array.isArray(list)) throw new Error(`${since}: expected an array of notices, or {"notices": [...], "cursor": "..."}`);
-        for (const value of list) {
-          const notice = parseNotice(value, (name) => !!find(name));
-          if (notice) held.set(`${notice.resource} ${notice.id}`, notice);
-          if (notice?.cursor !== undefined) cursor = notice.cursor;
-        }
+        if (!Array.isArray(list)) throw new Error(`${since}: expected [notices] or {"notices": [...], "cursor"}`);
+        take(list);
         const next = (body as { cursor?: unknown }).cursor;
         if (typeof next === 'string' && next) cursor = next;
         await apply();
@@ -125,8 +129,7 @@ export function createChanges(context: ChangesContext) {
     /** Forgets the cursor and the versions (log-out). */
     forget() {
       held.clear();
-      cursor = undefined;
-      versions = undefined;
+      cursor = state = undefined;
     },
   };
 }

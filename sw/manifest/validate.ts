@@ -90,18 +90,15 @@ function list(item: Check, unique = true): Check {
   };
 }
 
-/** Edit distance with adjacent transpositions, to suggest the field a typo meant. */
+/** Edit distance (Levenshtein, one row at a time), to suggest the field a typo meant. */
 function distance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = best;
-    }
-  return d[a.length]![b.length]!;
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 export function nearest(name: string, known: readonly string[]): string | undefined {
@@ -162,7 +159,7 @@ const queueOptions = object({
   detect: [oneOf(['etag', 'none'])],
   retryStatuses: [statuses],
   conflictStatuses: [statuses],
-  redactHeaders: [list((v, p, is) => (typeof v === 'string' && /^[!#$%&'*+.^\w`|~-]+$/.test(v)) || expected(is, p, 'a header name', v))],
+  redactHeaders: [list(str)],
   maxBodyBytes: [int(1)],
 });
 
@@ -199,7 +196,7 @@ const changes = object({
 
 const manifest = object({
   version: [oneOf([1]), 'add "version": 1'],
-  routes: [list(route, false), 'add "routes": [{ "match": "/api/items", "methods": ["GET"], "cache": { "strategy": "network-first" } }]'],
+  routes: [list(route, false), 'add "routes": [{ "match": "/", "cache": { "strategy": "network-first" } }]'],
   resources: [record(resource)],
   changes: [changes],
 });
@@ -226,7 +223,7 @@ function checkRoutes(m: Record<string, unknown>, is: Issues): void {
     const queue = r.queue;
     const spec = typeof r.resource === 'string' && isObject(m.resources) ? m.resources[r.resource] : undefined;
     if (isObject(queue) && queue.conflict === 'newest-wins' && !(isObject(spec) && spec.updatedAtField))
-      issue(is, `${p}.queue.conflict`, 'bad-value', `"newest-wins" compares a change's time with the server item's updatedAtField; add "resource" to this route and "updatedAtField" to that resource`);
+      issue(is, `${p}.queue.conflict`, 'bad-value', `"newest-wins" needs the resource's updatedAtField; add "resource" to this route and "updatedAtField" to the resource`);
     if (typeof r.resource === 'string' && !resources.includes(r.resource)) {
       const guess = nearest(r.resource, resources);
       issue(is, `${p}.resource`, 'unknown-reference', `${show(r.resource)} is not in resources${guess ? `; did you mean "${guess}"?` : resources.length ? ` (${resources.join(', ')})` : ' (the manifest declares none)'}`);

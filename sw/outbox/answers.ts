@@ -16,14 +16,6 @@ export function accepted(entry: OutboxEntry, request: Request, fallbackUrl: stri
   return json(202, representation ?? { queued: true, id: entry.id }, headers);
 }
 
-export const tooLarge = (request: Request, bytes: number, max: number): Response =>
-  json(413, {
-    error: 'body-too-large',
-    message: `${request.method} ${request.url} could not be sent and was not queued: its body is ${bytes} bytes, over the route's maxBodyBytes (${max}); send it again when online`,
-  });
-
-export const storageFull = (request: Request): Response =>
-  json(507, {
-    error: 'storage-full',
-    message: `${request.method} ${request.url} could not be sent and the browser's storage is full, so it was not queued; writes queued before it are kept. Free some space or send it again when online`,
-  });
+/** The network failed a write that cannot be queued: 413 (body over maxBodyBytes) or 507 (storage full); what is queued stays. */
+export const notQueued = (request: Request, status: 413 | 507, why: string): Response =>
+  json(status, { error: status === 413 ? 'body-too-large' : 'storage-full', message: `${request.method} ${request.url} failed and was not queued: ${why}` });

@@ -45,6 +45,7 @@ export type { EntryState };
 export const isLive = (e: { state: EntryState }): boolean => e.state !== 'dead';
 
 export function toSummary(e: OutboxEntry): EntrySummary {
-  const { id, key, group, priority, method, url, state, createdAt, attempts, nextAttemptAt, lastError, lastStatus, bodyBytes, resource, itemId, server } = e;
-  return { id, key, group, priority, method, url, state, createdAt, attempts, nextAttemptAt, lastError, lastStatus, bodyBytes, resource, itemId, server };
+  // Everything but what replays need: headers (credentials may be in them), policy, bookkeeping.
+  const { seq, headers, credentials, policy, leaseUntil, tempId, chained, forced, serverEtag, ...summary } = e;
+  return summary;
 }

@@ -8,7 +8,7 @@ import type { RouteSpec } from '../manifest/types.js';
 import { overlayItem } from '../overlay/apply.js';
 import { localWrites } from '../overlay/local-writes.js';
 import { itemUrl, type Resource, type ResourceUrl } from '../resources/resources.js';
-import { accepted, storageFull, tooLarge } from './answers.js';
+import { accepted, notQueued } from './answers.js';
 import { broadcast } from './broadcast.js';
 import { toSummary, type OutboxEntry, type ReplayPolicy } from './entry.js';
 import { BACKOFF_BASE_MS, RETRYABLE, retryAfterMs } from './outcome.js';
@@ -97,7 +97,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
    */
   const putInOutbox = async (reason: string, failed?: { status?: number; retryAfter?: string | null }, behind?: boolean): Promise<Response> => {
     const size = body?.byteLength ?? 0;
-    if (size > maxBodyBytes) return tooLarge(request, size, maxBodyBytes);
+    if (size > maxBodyBytes) return notQueued(request, 413, `its body (${size} bytes) is over maxBodyBytes (${maxBodyBytes})`);
     const now = Date.now();
     const wait = failed ? (retryAfterMs(failed.retryAfter ?? null, now) ?? BACKOFF_BASE_MS) : 0;
     // Behind other writes to the item, the version this change applies to is
@@ -129,7 +129,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     try {
       await enqueue(entry, body);
     } catch (error) {
-      if ((error as DOMException)?.name === 'QuotaExceededError') return storageFull(request);
+      if ((error as DOMException)?.name === 'QuotaExceededError') return notQueued(request, 507, 'storage is full (writes queued before it are kept)');
       throw error;
     }
     broadcast('queued', { entry: toSummary(entry) });

@@ -18,6 +18,9 @@ import { createScheduler, report } from './scheduler.js';
 import { createResourceReplay } from './resource-replay.js';
 import { clearOutbox, countByState, findEntry, listEntries, oldestCreatedAt, refreshBusy, removeEntry, resumeAuth, saveEntry, saveWithBody } from './store.js';
 
+/** An error with a stable code, as data that crosses postMessage. */
+const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
+
 /** The Background Sync tag: Chromium fires it when connectivity returns. */
 export const SYNC_TAG = 'offline-outbox';
 
@@ -26,20 +29,21 @@ export interface OutboxOptions {
   concurrency?: number;
 }
 
-/** What the outbox needs from the manifest (read when used: a restarted worker learns it late). */
+/**
+ * What the outbox needs from the manifest. The fields change when a manifest
+ * is read (a restarted worker learns it late): read them when used.
+ */
 export interface OutboxManifest {
-  resources(): readonly Resource[];
+  resources: readonly Resource[];
+  changes?: ChangesSpec;
   cacheOf: CacheLookup;
-  /** The cached response for a URL, from the cache its GET route uses. */
-  cached(url: string): Promise<Response | undefined>;
-  changes(): ChangesSpec | undefined;
   /** Deletes this worker's caches (log-out). */
   clearCaches(): Promise<void>;
 }
 
 export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
   const scope = getScope();
-  const resources = createResourceReplay(manifest.resources, manifest.cacheOf);
+  const resources = createResourceReplay(manifest);
   const revalidate = () => listEntries().then(resources.revalidateSettled).catch(report);
   // One registration covers any number of queued writes: ask the browser
   // again only after a sync event or a pass has run.
@@ -49,12 +53,9 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     syncRequested = true;
     await scope.registration.sync?.register(SYNC_TAG).catch(() => (syncRequested = false));
   };
-  const changes = createChanges({
-    ...manifest,
-    flushing: async () => {
-      const { pending, inflight } = await countByState();
-      return pending + inflight > 0;
-    },
+  const changes = createChanges(manifest, async () => {
+    const { pending, inflight } = await countByState();
+    return pending + inflight > 0;
   });
   const scheduler = createScheduler(resources.context, options.concurrency, (all, delivered) => {
     void status().then((s) => broadcast('status', s), () => {});
@@ -107,7 +108,7 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
   async function resolve({ id, action, body }: { id: string } & Resolution): Promise<boolean> {
     if (action === 'discard') return discard(id);
     if (action === 'retry') return retry(id);
-    if (action !== 'replace') throw Object.assign(new Error(`unknown action ${JSON.stringify(action)}; use "retry", "discard" or "replace"`), { code: 'bad-resolution' });
+    if (action !== 'replace') throw coded('bad-resolution', `unknown action ${JSON.stringify(action)}; use "retry", "discard" or "replace"`);
     const entry = await findEntry(id);
     if (!entry || entry.state === 'inflight') return false;
     const bytes = body === undefined ? null : (new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)).buffer as ArrayBuffer);
@@ -160,14 +161,17 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     /** Runs a page's request; unknown operations are refused as data, never thrown across postMessage. */
     async answer(request: OutboxRequest): Promise<unknown> {
       const operation = operations[request.op] as ((args: unknown) => Promise<unknown>) | undefined;
-      if (!operation) throw Object.assign(new Error(`unknown operation "${String(request.op)}"`), { code: 'unknown-operation' });
+      if (!operation) throw coded('unknown-operation', `unknown operation "${String(request.op)}"`);
       return operation(request.args);
     },
     handleWrite: (request: Request, spec: RouteSpec) =>
       handleWrite(request, spec, {
         fallbackUrl: scope.registration.scope,
-        resourceOf: (url, only) => resourceUrl(manifest.resources(), url, only),
-        cached: manifest.cached,
+        resourceOf: (url, only) => resourceUrl(manifest.resources, url, only),
+        async cached(url) {
+          const at = manifest.cacheOf(url);
+          return at && (await scope.caches.open(at.name)).match(url);
+        },
         onQueued: (entry) => {
           void requestSync();
           scheduler.later(entry.nextAttemptAt - Date.now());
@@ -200,7 +204,7 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
       // (with its own backoff). On the last chance, register anew, unless the
       // server is unreachable now (that would only spin); the next queued
       // write, the page and the worker's timer carry on.
-      if (!event.lastChance) throw new Error(`offline-outbox: ${left.pending} writes still waiting; the browser will fire this sync again`);
+      if (!event.lastChance) throw new Error(`offline-outbox: ${left.pending} writes still waiting`);
       if (!scheduler.quiet) await requestSync();
     },
   };

@@ -48,8 +48,10 @@ export interface ReplayContext {
 
 /** Sends one claimed write and records its outcome; the caller claimed it (see store.claim). */
 export async function replayClaimed({ entry, body }: Claimed, context: ReplayContext, now = Date.now()): Promise<Outcome> {
-  const expired = (at: number) => entry.policy.ttlMs !== undefined && at - entry.createdAt > entry.policy.ttlMs;
-  if (expired(now)) return settle({ ...entry, state: 'dead', lastError: "expired: older than the route's ttlSeconds" }, 'dead');
+  const expired = (at: number) =>
+    entry.policy.ttlMs !== undefined && at - entry.createdAt > entry.policy.ttlMs && settle({ ...entry, state: 'dead', lastError: `expired: older than the route's ttlSeconds (${entry.lastError})` }, 'dead');
+  const dead = expired(now);
+  if (dead) return dead;
   entry.attempts++;
   let status: number | undefined;
   let response: Response | undefined;
@@ -74,7 +76,8 @@ export async function replayClaimed({ entry, body }: Claimed, context: ReplayCon
   if (outcome === 'retry') {
     if (entry.policy.maxAttempts !== undefined && entry.attempts >= entry.policy.maxAttempts)
       return settle({ ...entry, state: 'dead', lastError: `gave up after ${entry.attempts} attempts (${entry.lastError})` }, 'dead');
-    if (expired(at)) return settle({ ...entry, state: 'dead', lastError: `expired: older than the route's ttlSeconds (${entry.lastError})` }, 'dead');
+    const late = expired(at);
+    if (late) return late;
     entry.nextAttemptAt = at + (retryAfterMs(response?.headers.get('retry-after') ?? null, at) ?? backoffMs(entry.attempts));
     return settle({ ...entry, state: 'pending' }, 'retry');
   }

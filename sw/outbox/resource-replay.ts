@@ -14,7 +14,7 @@ import type { ConflictPolicy } from '../manifest/types.js';
 import { isObject } from '../overlay/merge-patch.js';
 import { parseJson } from '../overlay/local-writes.js';
 import { revalidate, type CacheLookup } from '../resources/revalidate.js';
-import { itemUrl, resourceUrl, type Resource } from '../resources/resources.js';
+import { itemUrl, named, resourceUrl, type Resource } from '../resources/resources.js';
 import { broadcast } from './broadcast.js';
 import { isLive, type OutboxEntry } from './entry.js';
 import type { Outcome } from './outcome.js';
@@ -43,11 +43,11 @@ function newest(entry: OutboxEntry, server: unknown): ConflictPolicy | undefined
   return Number.isNaN(at) ? undefined : entry.createdAt > at ? 'client-wins' : 'server-wins';
 }
 
-export function createResourceReplay(resources: () => readonly Resource[], cacheOf: CacheLookup) {
+export function createResourceReplay(manifest: { readonly resources: readonly Resource[]; readonly cacheOf: CacheLookup }) {
   const etags = new Map<string, string>();
   /** Items with delivered (or dropped) writes, per resource, waiting for their group to empty. */
   const touched = new Map<string, Set<string>>();
-  const find = (name?: string) => resources().find((r) => r.name === name);
+  const find = (name?: string) => named(manifest.resources, name);
   const touch = (entry: { resource?: string; itemId?: string }) => {
     if (!entry.resource || entry.itemId === undefined) return;
     const ids = touched.get(entry.resource) ?? new Set();
@@ -70,7 +70,7 @@ export function createResourceReplay(resources: () => readonly Resource[], cache
           await rememberServerId(localId, id);
           entry = { ...entry, itemId: id, group: entry.group.split(encodeURIComponent(localId)).join(encodeURIComponent(id)) };
           renamed = true;
-        } else console.warn(`offline-outbox: ${entry.method} ${entry.url} was delivered, but its answer names no ${resource.idField} (body field or Location header); writes queued behind it still use its local id`);
+        }
       }
       if (etag) etags.set(entry.group, etag);
       else etags.delete(entry.group);
@@ -140,7 +140,7 @@ export function createResourceReplay(resources: () => readonly Resource[], cache
           etags.delete(new URL(itemUrl(resource, id)).pathname);
         }
         if (!ids.size) touched.delete(name);
-        work.push(revalidate(resource, settled, true, cacheOf));
+        work.push(revalidate(resource, settled, true, manifest.cacheOf));
       }
       await Promise.all(work);
     },

@@ -51,9 +51,7 @@ export async function readWithOverlay(target: ResourceUrl, base: () => Promise<R
     return list === undefined ? response! : json(list, response?.ok ? response.status : 200, headers, writes.length);
   }
   const item = overlayItem(value, id, writes, shape);
-  if (item === undefined) {
-    const why = writes.at(-1)!.method === 'DELETE' ? 'was deleted here; the deletion is waiting to be sent' : 'is not here (never fetched, or deleted)';
-    return json({ error: 'not-found', message: `${resource.name} ${id} ${why}` }, 404, headers, writes.length);
-  }
+  // Deleted locally (the deletion waits to be sent), or a change to an item never fetched.
+  if (item === undefined) return json({ error: 'not-found', message: `${resource.name} ${id} is not here` }, 404, headers, writes.length);
   return json(item, response?.ok ? response.status : 200, headers, writes.length);
 }

@@ -34,6 +34,8 @@ export function compileResources(manifest: Manifest, selfOrigin: string): Resour
   }));
 }
 
+export const named = (resources: readonly Resource[], name?: string): Resource | undefined => resources.find((r) => r.name === name);
+
 /** The resource a URL belongs to; `only` restricts the search to one (a route's `resource`). */
 export function resourceUrl(resources: readonly Resource[], url: URL, only?: string): ResourceUrl | undefined {
   for (const resource of resources) {

@@ -122,7 +122,7 @@ describe('a write the manifest routes', () => {
     net.online = false;
     const r = await send(scope, '/api/limited/1', { body: '12345678901' });
     expect(r.status).toBe(413);
-    expect(JSON.parse(r.text!)).toMatchObject({ error: 'body-too-large', message: expect.stringContaining('11 bytes, over the route\'s maxBodyBytes (10)') });
+    expect(JSON.parse(r.text!)).toMatchObject({ error: 'body-too-large', message: expect.stringContaining('its body (11 bytes) is over maxBodyBytes (10)') });
     expect((await status(scope)).pending).toBe(0);
     net.online = true;
     expect((await send(scope, '/api/limited/1', { body: '12345678901' })).status).toBe(201);

@@ -27,7 +27,15 @@ interface Stored {
   version: number;
 }
 
-export function createRestStore(options: { clock?: () => number } = {}) {
+export interface RestChange {
+  resource: string;
+  id: string;
+  type: 'created' | 'updated' | 'deleted';
+  version: number;
+}
+
+/** `onChange` hears every change the store makes (a server would broadcast it as a change notice). */
+export function createRestStore(options: { clock?: () => number; onChange?: (change: RestChange) => void } = {}) {
   const clock = options.clock ?? Date.now;
   const collections = new Map<string, Map<string, Stored>>();
   const answered = new Map<string, RestReply>();
@@ -64,6 +72,7 @@ export function createRestStore(options: { clock?: () => number } = {}) {
       if (method !== 'POST') return reply(405, { error: 'method' });
       const s: Stored = { item: { ...body, id: nextId++, updatedAt: now }, version: 1 };
       items.set(String(s.item.id), s);
+      options.onChange?.({ resource: name, id: String(s.item.id), type: 'created', version: 1 });
       return itemReply(201, s, { location: `/api/${name}/${String(s.item.id)}` });
     }
     const s = items.get(id);
@@ -77,11 +86,13 @@ export function createRestStore(options: { clock?: () => number } = {}) {
     if (ifMatch && ifMatch !== etag(s)) return reply(412, { error: 'changed', current: s.item }, { etag: etag(s) });
     if (method === 'DELETE') {
       items.delete(id);
+      options.onChange?.({ resource: name, id, type: 'deleted', version: s.version + 1 });
       return reply(204);
     }
     const next = method === 'PUT' ? { ...body, id: s.item.id } : (mergePatch(s.item, body) as Record<string, unknown>);
     const updated: Stored = { item: { ...next, id: s.item.id, updatedAt: now }, version: s.version + 1 };
     items.set(id, updated);
+    options.onChange?.({ resource: name, id, type: 'updated', version: updated.version });
     return itemReply(200, updated);
   }
 
@@ -105,6 +116,7 @@ export function createRestStore(options: { clock?: () => number } = {}) {
     edit(name: string, id: number | string, patch: Record<string, unknown>, at = clock()): void {
       const s = collection(name).get(String(id))!;
       collection(name).set(String(id), { item: { ...(mergePatch(s.item, patch) as object), updatedAt: new Date(at).toISOString() } as Record<string, unknown>, version: s.version + 1 });
+      options.onChange?.({ resource: name, id: String(id), type: 'updated', version: s.version + 1 });
     },
     items: (name: string) => [...collection(name).values()].map((s) => s.item),
     reset() {

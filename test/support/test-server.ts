@@ -22,6 +22,11 @@ export interface Reply {
   body?: string | Uint8Array;
   /** Drop the connection instead of answering (a request lost on the wire). */
   drop?: boolean;
+  /**
+   * Keep the response open (a Server-Sent Events stream): `open` gets the
+   * function that writes to it and returns what to do once it closes.
+   */
+  stream?: (write: (chunk: string) => void) => () => void;
 }
 
 export type Handler = (request: RecordedRequest) => Reply | Promise<Reply>;
@@ -64,6 +69,12 @@ export async function startTestServer(): Promise<TestServer> {
       // Revalidate by default, so a reload never comes from the HTTP cache and
       // only the worker can answer while unplugged.
       res.writeHead(reply.status ?? 200, { 'cache-control': 'no-cache', ...reply.headers });
+      if (reply.stream) {
+        res.flushHeaders();
+        const closed = reply.stream((chunk) => res.write(chunk));
+        res.on('close', closed);
+        return;
+      }
       res.end(reply.body ?? '');
     } catch (error) {
       res.writeHead(500, { 'content-type': 'text/plain' });

@@ -71,7 +71,7 @@ describe('validateManifest', () => {
       routes: [{ match: '/t/:id', methods: ['PUT'], queue: { conflict: 'newest-wins' }, ...(resource ? { resource: 'todos' } : {}) }],
       ...(resource ? { resources: { todos: { collection: '/t', item: '/t/:id', ...resource } } } : {}),
     });
-    const message = 'routes[0].queue.conflict: "newest-wins" compares a change\'s time with the server item\'s updatedAtField; add "resource" to this route and "updatedAtField" to that resource';
+    const message = 'routes[0].queue.conflict: "newest-wins" needs the resource\'s updatedAtField; add "resource" to this route and "updatedAtField" to the resource';
     expect(problems(write())).toEqual([message]);
     expect(problems(write({}))).toEqual([message]);
     expect(problems(write({ updatedAtField: 'modified' }))).toEqual([]);
