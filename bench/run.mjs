@@ -5,7 +5,7 @@
  *
  *   BENCH_RUNS=3                       repetitions of each case (median reported)
  *   BENCH_SUBJECTS=offline-outbox,workbox
- *   BENCH_CASES=enqueue,replay
+ *   BENCH_CASES=enqueue,replay,get
  *   BENCH_CALIBRATE=0                  skip the calibration runs (no worker / ideal replayer)
  *   BENCH_REPLAY_CAP_S=120             how long a replay may take before it is cut off
  *   BENCH_BUILD=0                      do not run `npm run build` before measuring offline-outbox
@@ -22,7 +22,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { probe, runEnqueue, runIdealReplay, runNoWorkerEnqueue, runReplay, WORKLOAD } from './lib/cases.mjs';
+import { GET_WORKLOAD, probe, runEnqueue, runGet, runIdealReplay, runNoWorkerEnqueue, runNoWorkerGet, runReplay, WORKLOAD } from './lib/cases.mjs';
 import { DIST_DIR, SUBJECTS } from './lib/subjects.mjs';
 import { median, NotReadyError } from './lib/util.mjs';
 
@@ -60,7 +60,7 @@ function fatal(message) {
 
 const runs = Math.round(positive('BENCH_RUNS', 3));
 const subjects = list('BENCH_SUBJECTS', [OURS, BASE]);
-const cases = list('BENCH_CASES', ['enqueue', 'replay']);
+const cases = list('BENCH_CASES', ['enqueue', 'replay', 'get']);
 const calibrate = process.env.BENCH_CALIBRATE !== '0';
 const replayCapMs = positive('BENCH_REPLAY_CAP_S', 120) * 1000;
 const build = process.env.BENCH_BUILD !== '0' && !process.env.BENCH_DIST;
@@ -71,6 +71,8 @@ const TARGETS = {
   enqueueRatio: 2,
   replaySpeedup: 5,
   replayFloorFactor: 1.3,
+  getRatio: 1.1,
+  getOverNoWorkerMs: 1,
 };
 
 // ---------------------------------------------------------------- machine
@@ -101,6 +103,8 @@ const machine = {
 
 const fixed = (n, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits));
 const seconds = (ms) => (ms === null || ms === undefined || Number.isNaN(ms) ? '—' : Math.abs(ms) < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
+const millis = (ms) => (ms === null || ms === undefined || Number.isNaN(ms) ? '—' : `${ms.toFixed(3)} ms`);
+const signedMillis = (ms) => (ms === null || ms === undefined || Number.isNaN(ms) ? '—' : `${ms < 0 ? '−' : '+'}${Math.abs(ms).toFixed(3)} ms`);
 const errorText = (error) => (error instanceof Error ? error.message : String(error));
 
 /**
@@ -265,6 +269,71 @@ const CASES = {
       return { rows, medians: { [OURS]: ours, [BASE]: base, [IDEAL]: idealMs }, ratio: r };
     },
   },
+  get: {
+    title: `get: ${GET_WORKLOAD.measuredGets} sequential GETs over ${GET_WORKLOAD.warmUrls} warm URLs of a cache-first route (${GET_WORKLOAD.cachedPrefix}:id) and ${GET_WORKLOAD.measuredGets} that no route matches (${GET_WORKLOAD.unmatchedPrefix}:id), in turns with the same on a page with no worker; time per GET in the page`,
+    run: (subject) => runGet(subject),
+    calibration: {
+      name: NO_WORKER,
+      run: runNoWorkerGet,
+      progress: (r) =>
+        `item GETs median ${millis(r.cached.medianMs)} (${signedMillis(r.cachedOverBareMs)} vs the page beside), other GETs median ${millis(r.unmatched.medianMs)} (${signedMillis(r.unmatchedOverBareMs)}); server saw ${r.cached.atServer.cached} + ${r.unmatched.atServer.unmatched}`,
+    },
+    progress: (subject, r) =>
+      `cached median ${millis(r.cached.medianMs)}, p95 ${millis(r.cached.p95Ms)}, ${signedMillis(r.cachedOverBareMs)} vs no worker (server saw ${r.cached.atServer.cached}); unmatched median ${millis(r.unmatched.medianMs)}, p95 ${millis(r.unmatched.p95Ms)}, ${signedMillis(r.unmatchedOverBareMs)} vs no worker (server saw ${r.unmatched.atServer.unmatched}); no worker beside: ${millis(r.bareCached.medianMs)} / ${millis(r.bareUnmatched.medianMs)}`,
+    summarize(samples) {
+      /** Median over the runs of a per-run number. */
+      const m = (name, pick) => (samples[name]?.length ? median(samples[name].map(pick)) : null);
+      const exact = (v) => (v === null ? null : { value: v, atLeast: false });
+      const cachedMs = (r) => r.cached.medianMs;
+      const unmatchedMs = (r) => r.unmatched.medianMs;
+      /** The cached median relative to the page with no worker beside it, in the same trial. */
+      const cachedOverBareRatio = (r) => r.cached.medianMs / r.bareCached.medianMs;
+      const rHit = ratio(exact(m(OURS, cachedMs)), exact(m(BASE, cachedMs)));
+      const rUnmatched = ratio(exact(m(OURS, unmatchedMs)), exact(m(BASE, unmatchedMs)));
+      const rAdjusted = ratio(exact(m(OURS, cachedOverBareRatio)), exact(m(BASE, cachedOverBareRatio)));
+      const rows = [];
+      for (const name of [OURS, BASE]) {
+        const s = samples[name];
+        if (!s) continue;
+        const isOurs = name === OURS;
+        const hitRow = info(name, 'cached GET, median', s.map(cachedMs), millis, '(baseline)');
+        rows.push(isOurs ? { ...hitRow, ratio: showRatio(rHit), target: `ours ≤ ${TARGETS.getRatio}× workbox`, verdict: samples[BASE] ? verdict(rHit, '<=', TARGETS.getRatio) : 'n/a (no workbox run)', kind: 'target' } : hitRow);
+        const overRow = info(name, "cached GET, median − no worker's", s.map((x) => x.cachedOverBareMs), signedMillis, '(context)');
+        rows.push(
+          isOurs
+            ? { ...overRow, target: `≤ +${TARGETS.getOverNoWorkerMs} ms over no worker`, verdict: verdict({ value: median(s.map((x) => x.cachedOverBareMs)), bound: 'exact' }, '<=', TARGETS.getOverNoWorkerMs), kind: 'target' }
+            : overRow,
+        );
+        rows.push({ ...info(name, "cached GET ÷ no worker's", s.map(cachedOverBareRatio), (v) => `${v.toFixed(2)}×`, '(context: ours/workbox net of machine drift)'), ratio: isOurs ? showRatio(rAdjusted) : '' });
+        rows.push(info(name, 'cached GET, p95', s.map((x) => x.cached.p95Ms), millis));
+        // "Pays nothing", as far as the worker can: the browser dispatches every
+        // request to a worker with a fetch listener (Workbox's too); what is
+        // the worker's own is what it adds to that (bench/README.md).
+        const unmatchedRow = info(name, 'unmatched GET, median', s.map(unmatchedMs), millis, '(baseline)');
+        rows.push(
+          isOurs
+            ? { ...unmatchedRow, ratio: showRatio(rUnmatched), target: `pays nothing: ours ≤ ${TARGETS.getRatio}× workbox`, verdict: samples[BASE] ? verdict(rUnmatched, '<=', TARGETS.getRatio) : 'n/a (no workbox run)', kind: 'target' }
+            : unmatchedRow,
+        );
+        rows.push(info(name, "unmatched GET, median − no worker's", s.map((x) => x.unmatchedOverBareMs), signedMillis, '(the dispatch any fetch listener costs)'));
+        rows.push(info(name, 'unmatched GET, p95', s.map((x) => x.unmatched.p95Ms), millis));
+        rows.push(info(name, 'no worker beside: item GET, median', s.map((x) => x.bareCached.medianMs), millis, '(loopback server, answers at once)'));
+      }
+      const bare = samples[NO_WORKER];
+      if (bare) {
+        rows.push(info(NO_WORKER, 'item GET, median', bare.map(cachedMs), millis, '(loopback server, answers at once)'));
+        rows.push(info(NO_WORKER, "item GET, median − no worker's", bare.map((x) => x.cachedOverBareMs), signedMillis, "(the method's own bias: ideally 0)"));
+        rows.push(info(NO_WORKER, "other GET, median − no worker's", bare.map((x) => x.unmatchedOverBareMs), signedMillis, "(the method's own bias: ideally 0)"));
+      }
+      const medians = (name, s) =>
+        s ? { cachedMs: m(name, cachedMs), unmatchedMs: m(name, unmatchedMs), cachedOverNoWorkerMs: m(name, (x) => x.cachedOverBareMs), unmatchedOverNoWorkerMs: m(name, (x) => x.unmatchedOverBareMs) } : null;
+      return {
+        rows,
+        medians: { [OURS]: medians(OURS, samples[OURS]), [BASE]: medians(BASE, samples[BASE]), [NO_WORKER]: medians(NO_WORKER, bare) },
+        ratio: rHit && { ...rHit, unmatched: rUnmatched, cachedNetOfNoWorker: rAdjusted },
+      };
+    },
+  },
 };
 
 // ---------------------------------------------------------------- run
@@ -392,7 +461,7 @@ for (const caseName of cases) {
     date: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     machine,
-    config: { runs, subjects, replayCapMs, ...WORKLOAD, replayFloorMs: REPLAY_FLOOR_MS, targets: TARGETS },
+    config: { runs, subjects, replayCapMs, ...WORKLOAD, replayFloorMs: REPLAY_FLOOR_MS, get: GET_WORKLOAD, targets: TARGETS },
     subjects: Object.fromEntries(
       [...subjects, ...(calibrate ? [spec.calibration.name] : [])].map((name) => [
         name,

@@ -5,9 +5,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { launchBrowser } from './browser.mjs';
-import { startBenchServer } from './server.mjs';
+import { itemBody, startBenchServer } from './server.mjs';
 import { CALIBRATION, pageHtml } from './subjects.mjs';
-import { HarnessError, NotReadyError, sleep, withTimeout } from './util.mjs';
+import { HarnessError, median, NotReadyError, sleep, withTimeout } from './util.mjs';
 
 /** The workload (bench/README.md, "The cases"). */
 export const WORKLOAD = {
@@ -19,16 +19,37 @@ export const WORKLOAD = {
   connectionsPerHost: 6,
 };
 
+/** The `get` case (bench/README.md, "The cases"). */
+export const GET_WORKLOAD = {
+  /** Distinct item URLs fetched once to fill the cache, then cycled over. */
+  warmUrls: 50,
+  /** Sequential GETs measured per phase (cache hits, unmatched, and each on the page with no worker). */
+  measuredGets: 500,
+  /** GETs per turn: the phases take turns 50 GETs at a time. */
+  block: 50,
+  /** The cached route, and a path no route matches (both answered at once by the server). */
+  cachedPrefix: '/api/items/',
+  unmatchedPrefix: '/api/other/',
+};
+
+/**
+ * The `get` case's page is cross-origin isolated, so performance.now() in it
+ * ticks in 5 µs rather than 100 µs: a GET served from cache takes about a
+ * millisecond, and the targets compare such times to 10 %.
+ */
+const ISOLATED_PAGE_HEADERS = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
 const SEND_TIMEOUT_MS = 120_000;
+const GET_TIMEOUT_MS = 120_000;
 /** After every write has been answered, how long to keep listening for duplicates. */
 const DUPLICATE_GRACE_MS = 1_000;
 
 /**
  * @param {import('./subjects.mjs').Subject} subject
  */
-async function openTrial(subject, { controlled = true } = {}) {
+async function openTrial(subject, { controlled = true, pageHeaders = {} } = {}) {
   const files = await subject.files();
-  const server = await startBenchServer({ page: await pageHtml(subject.registerTag), files, writeDelayMs: WORKLOAD.writeDelayMs });
+  const server = await startBenchServer({ page: await pageHtml(subject.registerTag), files, writeDelayMs: WORKLOAD.writeDelayMs, pageHeaders });
   let browser;
   try {
     browser = await launchBrowser();
@@ -215,6 +236,169 @@ export async function runReplay(subject, capMs) {
       checks,
       console: trial.consoleLog,
     };
+  } finally {
+    await trial.close();
+  }
+}
+
+/** Nearest-rank percentile of `times` (ms), rounded to 1 µs. */
+function percentile(times, fraction) {
+  const sorted = [...times].sort((a, b) => a - b);
+  return roundUs(sorted[Math.max(0, Math.ceil(sorted.length * fraction) - 1)] ?? Number.NaN);
+}
+
+const roundUs = (ms) => (Number.isFinite(ms) ? Math.round(ms * 1000) / 1000 : null);
+
+/**
+ * One phase of the `get` case on one page: its GETs' times (in the page),
+ * what the page got, and how many GETs the page's server answered meanwhile.
+ */
+function newPhase() {
+  return { times: [], statuses: {}, errors: {}, wrongBodies: 0, crossOriginIsolated: true, atServer: { cached: 0, unmatched: 0 } };
+}
+
+/** `count` sequential GETs from `page` over `urls`, added to `phase`. */
+async function timedGets(page, server, label, urls, count, phase) {
+  const expected = Object.fromEntries(urls.map((url) => [url, itemBody(url.slice(url.lastIndexOf('/') + 1))]));
+  const before = { cached: server.getCount(GET_WORKLOAD.cachedPrefix), unmatched: server.getCount(GET_WORKLOAD.unmatchedPrefix) };
+  const got = await withTimeout(page.evaluate((args) => window.bench.measureGets(args), { urls, expected, count }), GET_TIMEOUT_MS, `${label}: ${count} GETs of ${urls[0]} …`);
+  phase.times.push(...got.times);
+  for (const [status, n] of Object.entries(got.statuses)) phase.statuses[status] = (phase.statuses[status] ?? 0) + n;
+  for (const [error, n] of Object.entries(got.errors)) phase.errors[error] = (phase.errors[error] ?? 0) + n;
+  phase.wrongBodies += got.wrongBodies;
+  phase.crossOriginIsolated &&= got.crossOriginIsolated;
+  phase.atServer.cached += server.getCount(GET_WORKLOAD.cachedPrefix) - before.cached;
+  phase.atServer.unmatched += server.getCount(GET_WORKLOAD.unmatchedPrefix) - before.unmatched;
+  return phase;
+}
+
+/** A phase's summary for the results: median, p95, counts, and every time (µs precision). */
+function summarizePhase(phase) {
+  return {
+    count: phase.times.length,
+    medianMs: roundUs(median(phase.times)),
+    p95Ms: percentile(phase.times, 0.95),
+    ok: phase.statuses[200] ?? 0,
+    wrongBodies: phase.wrongBodies,
+    statuses: phase.statuses,
+    errors: phase.errors,
+    crossOriginIsolated: phase.crossOriginIsolated,
+    atServer: phase.atServer,
+    times: phase.times.map((t) => roundUs(t)),
+  };
+}
+
+const answeredCheck = (label, phase) =>
+  check(
+    `${label}: 200 with the expected body`,
+    phase.ok === phase.count && phase.wrongBodies === 0,
+    `${phase.ok}/${phase.count}${phase.wrongBodies ? `, ${phase.wrongBodies} wrong bodies` : ''}${Object.keys(phase.errors).length ? `, rejected: ${JSON.stringify(phase.errors)}` : ''}`,
+  );
+
+/**
+ * The steps of the `get` case, the same for both subjects and for the
+ * no-worker calibration (where the subject's page has no worker).
+ *
+ * Two pages in the one browser: the subject's page, and beside it a page of
+ * a second origin (its own server, another port) that no worker controls:
+ * the "page with no worker". The subject's page fetches each of the 50 item
+ * URLs once (a worker stores them) and the harness waits until the stores
+ * have landed in Cache Storage. Then, in rounds, 50 GETs at a time in turn:
+ * item URLs on the subject's page (cache hits), the same on the page beside
+ * it (the server), /api/other/ URLs on the subject's page (no route: the
+ * network) and the same beside it; 500 of each in all. Taking turns block by
+ * block puts each phase and its no-worker twin under the same machine load,
+ * so their difference does not drift with the machine.
+ */
+async function getSteps(trial, name, { worker }) {
+  const { warmUrls, measuredGets, block, cachedPrefix, unmatchedPrefix } = GET_WORKLOAD;
+  const itemUrls = Array.from({ length: warmUrls }, (_, i) => `${cachedPrefix}${i}`);
+  const otherUrls = Array.from({ length: warmUrls }, (_, i) => `${unmatchedPrefix}${i}`);
+
+  const bare = await startBenchServer({ page: await pageHtml(''), files: new Map(), writeDelayMs: WORKLOAD.writeDelayMs, pageHeaders: ISOLATED_PAGE_HEADERS });
+  try {
+    const besidePage = await withTimeout(trial.context.newPage(), 10_000, 'opening the page with no worker');
+    await withTimeout(besidePage.goto(`${bare.origin}/`), 30_000, 'loading the page with no worker');
+    if (await besidePage.evaluate(() => Boolean(navigator.serviceWorker.controller))) throw new HarnessError('the page beside the subject is controlled by a worker');
+
+    const warm = await timedGets(trial.page, trial.server, name, itemUrls, warmUrls, newPhase());
+    const cachedAfterWarm = worker
+      ? await withTimeout(trial.page.evaluate((args) => window.bench.waitForCached(...args), [cachedPrefix, warmUrls, 10_000]), 20_000, `${name}: waiting for the cache`)
+      : null;
+
+    const phases = { cached: newPhase(), unmatched: newPhase(), bareCached: newPhase(), bareUnmatched: newPhase() };
+    const steps = [
+      () => timedGets(trial.page, trial.server, name, itemUrls, block, phases.cached),
+      () => timedGets(besidePage, bare, 'no worker beside', itemUrls, block, phases.bareCached),
+      () => timedGets(trial.page, trial.server, name, otherUrls, block, phases.unmatched),
+      () => timedGets(besidePage, bare, 'no worker beside', otherUrls, block, phases.bareUnmatched),
+    ];
+    for (let round = 0; round < measuredGets / block; round++) {
+      // Each round in the other order than the last, so no phase always follows the same one.
+      for (const step of round % 2 ? [...steps].reverse() : steps) await step();
+    }
+    const unmatchedStored = await withTimeout(trial.page.evaluate((args) => window.bench.waitForCached(...args), [unmatchedPrefix, 1, 0]), 20_000, `${name}: reading Cache Storage`);
+    await besidePage.close();
+
+    const out = Object.fromEntries(Object.entries(phases).map(([key, phase]) => [key, summarizePhase(phase)]));
+    const { cached, unmatched, bareCached, bareUnmatched } = out;
+    const warmed = summarizePhase(warm);
+    const checks = [
+      check('pages cross-origin isolated (5 µs timer)', Object.values(out).every((p) => p.crossOriginIsolated), Object.values(out).every((p) => p.crossOriginIsolated) ? 'both' : 'no'),
+      answeredCheck('warm-up GETs', warmed),
+      check('warm-up GETs reached the server', warm.atServer.cached === warmUrls, `${warm.atServer.cached}/${warmUrls}`),
+      answeredCheck(worker ? 'cached GETs' : 'item GETs', cached),
+      worker
+        ? check('cached GETs the server saw (0: all from the cache)', cached.atServer.cached === 0 && cachedAfterWarm === warmUrls, `${cached.atServer.cached} of ${measuredGets}; ${cachedAfterWarm}/${warmUrls} URLs in Cache Storage`)
+        : check('item GETs reached the server (no worker, no HTTP cache)', cached.atServer.cached === measuredGets, `${cached.atServer.cached}/${measuredGets}`),
+      answeredCheck('unmatched GETs', unmatched),
+      check('unmatched GETs reached the server, none stored', unmatched.atServer.unmatched === measuredGets && unmatchedStored === 0, `${unmatched.atServer.unmatched}/${measuredGets}, ${unmatchedStored} stored`),
+      answeredCheck('page with no worker beside: GETs', { ...bareCached, ok: bareCached.ok + bareUnmatched.ok, count: bareCached.count + bareUnmatched.count, wrongBodies: bareCached.wrongBodies + bareUnmatched.wrongBodies, errors: { ...bareCached.errors, ...bareUnmatched.errors } }),
+      check(
+        'page with no worker beside: every GET reached its server',
+        bareCached.atServer.cached === measuredGets && bareUnmatched.atServer.unmatched === measuredGets,
+        `${bareCached.atServer.cached + bareUnmatched.atServer.unmatched}/${2 * measuredGets}`,
+      ),
+    ];
+    return {
+      warm: warmed,
+      ...out,
+      // The subject's median minus the page's beside it, measured in turns (ms).
+      cachedOverBareMs: roundUs(cached.medianMs - bareCached.medianMs),
+      unmatchedOverBareMs: roundUs(unmatched.medianMs - bareUnmatched.medianMs),
+      cachedAfterWarm,
+      checks,
+      console: trial.consoleLog,
+    };
+  } finally {
+    await bare.close();
+  }
+}
+
+/**
+ * Case "get": GETs of a cache-first route served from the cache through the
+ * subject's worker, and GETs no route matches, timed one by one in the page,
+ * in turns with the same GETs on a page with no worker beside it.
+ */
+export async function runGet(subject) {
+  const trial = await openTrial(subject, { pageHeaders: ISOLATED_PAGE_HEADERS });
+  try {
+    return await getSteps(trial, subject.name, { worker: true });
+  } finally {
+    await trial.close();
+  }
+}
+
+/**
+ * Calibration for "get" (no subject): the same steps with no worker on
+ * either page, so every GET goes to a server that answers at once on
+ * loopback. Its "cached" phase is plain network, and its difference to the
+ * page beside it is the method's own bias (ideally 0).
+ */
+export async function runNoWorkerGet() {
+  const trial = await openTrial(CALIBRATION.noWorker, { controlled: false, pageHeaders: ISOLATED_PAGE_HEADERS });
+  try {
+    return await getSteps(trial, CALIBRATION.noWorker.name, { worker: false });
   } finally {
     await trial.close();
   }

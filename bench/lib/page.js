@@ -93,6 +93,58 @@
     return { total, elapsedMs, statuses, rejected, errors, accepted202WithId: accepted, distinctQueuedIds: queuedIds.size, visibility };
   }
 
+  /**
+   * Fetches `count` GETs one after another, cycling over `urls`, and times
+   * each in the page: performance.now() before `fetch(url)` and after the
+   * body has been read as text. Every answer is checked: status 200 and the
+   * body `expected[url]`. Resolves with each time in ms, in order.
+   */
+  async function measureGets({ urls, expected, count }) {
+    const times = new Array(count);
+    const statuses = {};
+    const errors = {};
+    let wrongBodies = 0;
+    for (let i = 0; i < count; i++) {
+      const url = urls[i % urls.length];
+      const started = performance.now();
+      let response;
+      let text;
+      try {
+        response = await fetch(url);
+        text = await response.text();
+      } catch (error) {
+        const key = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        errors[key] = (errors[key] ?? 0) + 1;
+        times[i] = performance.now() - started;
+        continue;
+      }
+      times[i] = performance.now() - started;
+      statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+      if (text !== expected[url]) wrongBodies++;
+    }
+    return { times, statuses, errors, wrongBodies, crossOriginIsolated: self.crossOriginIsolated === true };
+  }
+
+  /**
+   * Resolves with how many distinct URLs whose path starts with `prefix`
+   * the page's origin has in Cache Storage (any cache), once there are at
+   * least `atLeast` or `timeoutMs` has passed: the workers store what they
+   * fetched after answering, so the harness waits for the stores to land.
+   */
+  async function waitForCached(prefix, atLeast, timeoutMs) {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      const found = new Set();
+      for (const name of await caches.keys()) {
+        for (const request of await (await caches.open(name)).keys()) {
+          if (new URL(request.url).pathname.startsWith(prefix)) found.add(request.url);
+        }
+      }
+      if (found.size >= atLeast || performance.now() > deadline) return found.size;
+      await sleep(50);
+    }
+  }
+
   /** Counts the records of an IndexedDB object store; null when the database does not exist. */
   async function countStore(dbName, storeName) {
     const names = (await indexedDB.databases()).map((d) => d.name);
@@ -134,5 +186,5 @@
     return 'called';
   }
 
-  window.bench = { waitForController, sendWrites, countStore, syncNow, syncNowOutcome: undefined };
+  window.bench = { waitForController, sendWrites, measureGets, waitForCached, countStore, syncNow, syncNowOutcome: undefined };
 })();

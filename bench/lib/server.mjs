@@ -1,8 +1,11 @@
 /**
  * The bench's HTTP server, on 127.0.0.1 only: the same code serves every
  * subject. It serves the page (bench/lib/page.js inlined, plus the subject's
- * registration tag), the subject's static files, and the write endpoint
- * POST /api/r/:id, which waits `writeDelayMs` (20 ms) and answers 201.
+ * registration tag), the subject's static files, the write endpoint
+ * POST /api/r/:id, which waits `writeDelayMs` (20 ms) and answers 201, and
+ * for the `get` case GET /api/items/:id and GET /api/other/:id, answered at
+ * once with `itemBody(id)` (200, `Cache-Control: no-cache` and no
+ * validator, so the browser's HTTP cache never answers them by itself).
  *
  * Every write is recorded with its arrival and answer times
  * (performance.now() of this process, the same clock the harness uses to
@@ -25,12 +28,28 @@ import { performance } from 'node:perf_hooks';
  * @property {number} answeredAt   performance.now() when the 201 was sent (NaN until then)
  */
 
+/** The GET endpoints of the `get` case: /api/items/:id (a cached route) and /api/other/:id (no route). */
+const GET_ITEM = /^\/api\/(items|other)\/([^/]+)$/;
+
 /**
- * @param {{ page: string, files: Map<string, { type: string, body: string | Buffer }>, writeDelayMs: number }} options
+ * The body of GET /api/items/:id and /api/other/:id: a JSON item of about
+ * 1 KB, the same for the same id, so the page can check every answer.
+ * @param {string} id
  */
-export async function startBenchServer({ page, files, writeDelayMs }) {
+export function itemBody(id) {
+  return JSON.stringify({ id, name: `item ${id}`, description: `Item ${id} of the bench. `.repeat(40).trim(), updatedAt: '2024-01-01T00:00:00.000Z' });
+}
+
+/**
+ * @param {{ page: string, files: Map<string, { type: string, body: string | Buffer }>, writeDelayMs: number, pageHeaders?: Record<string, string> }} options
+ *   `pageHeaders`: extra response headers for the page at "/" (the `get` case
+ *   makes it cross-origin isolated, for a 5 µs performance.now()).
+ */
+export async function startBenchServer({ page, files, writeDelayMs, pageHeaders = {} }) {
   /** @type {Delivery[]} */
   const deliveries = [];
+  /** Paths of the GETs to /api/items/:id and /api/other/:id, in arrival order. */
+  const gets = [];
   /** Distinct (resource, seq) pairs answered so far, and the time each first was. */
   const answered = new Map();
   /** @type {{ count: number, resolve: () => void }[]} */
@@ -73,7 +92,12 @@ export async function startBenchServer({ page, files, writeDelayMs }) {
       });
       return;
     }
-    if (req.method === 'GET' && pathname === '/') return send(res, 200, 'text/html; charset=utf-8', page);
+    const item = req.method === 'GET' && GET_ITEM.exec(pathname);
+    if (item) {
+      gets.push(pathname);
+      return send(res, 200, 'application/json', itemBody(decodeURIComponent(item[2])));
+    }
+    if (req.method === 'GET' && pathname === '/') return send(res, 200, 'text/html; charset=utf-8', page, pageHeaders);
     const file = req.method === 'GET' ? files.get(pathname) : undefined;
     if (file) return send(res, 200, file.type, file.body);
     send(res, 404, 'text/plain', `no ${req.method} ${pathname}`);
@@ -90,6 +114,8 @@ export async function startBenchServer({ page, files, writeDelayMs }) {
   return {
     origin: `http://127.0.0.1:${port}`,
     deliveries,
+    /** How many GETs to paths starting with `prefix` (/api/items/ or /api/other/) the server has answered. */
+    getCount: (prefix) => gets.filter((path) => path.startsWith(prefix)).length,
     /** How many distinct (resource, seq) writes have been answered. */
     answeredCount: () => answered.size,
     maxInFlight: () => maxInFlight,
@@ -128,8 +154,8 @@ function header(value) {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function send(res, status, type, body) {
+function send(res, status, type, body, headers = {}) {
   // Revalidated on every load, so only a worker can answer a reload offline.
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache' });
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-cache', ...headers });
   res.end(body);
 }

@@ -15,12 +15,17 @@ export const DIST_DIR = process.env.BENCH_DIST ? resolve(process.env.BENCH_DIST)
 const dist = (name) => join(DIST_DIR, name);
 const PAGE_CODE = readFile(fileURLToPath(new URL('./page.js', import.meta.url)), 'utf8');
 
-/** offline-outbox's manifest for the bench: the page is network-first, writes are queued. */
+/**
+ * offline-outbox's manifest for the bench: the page is network-first, writes
+ * are queued, items are cache-first (the `get` case; /api/other/:id has no
+ * route on purpose).
+ */
 export const MANIFEST = {
   version: 1,
   routes: [
     { match: '/', cache: { strategy: 'network-first' } },
     { match: '/api/r/:id', methods: ['POST'], queue: {} },
+    { match: '/api/items/:id', cache: { strategy: 'cache-first' } },
   ],
 };
 

@@ -9,13 +9,15 @@
  *   rejects. The queue replays on the Background Sync event
  *   `workbox-background-sync:bench-queue`, one request at a time.
  * - The page itself (navigations) is NetworkFirst, so it reloads offline.
+ * - GET /api/items/... is CacheFirst (cache `bench-items`), as Workbox's docs
+ *   show a cache-first route; GET /api/other/... has no route on purpose.
  *
  * Built by `bench/workbox-baseline/build.mjs` into one classic script.
  */
 import { BackgroundSyncPlugin } from 'workbox-background-sync';
 import { clientsClaim } from 'workbox-core';
 import { registerRoute } from 'workbox-routing';
-import { NetworkFirst, NetworkOnly } from 'workbox-strategies';
+import { CacheFirst, NetworkFirst, NetworkOnly } from 'workbox-strategies';
 
 declare const self: ServiceWorkerGlobalScope;
 
@@ -32,3 +34,5 @@ registerRoute(
   }),
   'POST',
 );
+
+registerRoute(/\/api\/items\/.+/, new CacheFirst({ cacheName: 'bench-items' }));
