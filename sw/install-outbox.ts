@@ -45,6 +45,7 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
       return cache && cache.strategy !== 'network-only' ? { name: cacheName(route), options: cache } : undefined;
     },
     async clearCaches() {
+      strategies.clear();
       for (const name of await scope.caches.keys()) if (name.startsWith(cachePrefix)) await scope.caches.delete(name);
     },
   };

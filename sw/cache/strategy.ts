@@ -26,7 +26,10 @@ export interface Strategy {
  */
 export function createStrategy(options: CacheOptions, cacheName: string, onNetworkSuccess: (event: ExtendableEvent) => void): Strategy {
   const { strategy, networkTimeoutSeconds } = options;
-  const open = () => getScope().caches.open(cacheName);
+  // Opened once: a cache hit is then one match, not an open and a match.
+  // clear() deletes the caches and drops the strategies that held them.
+  let opened: Promise<Cache> | undefined;
+  const open = () => (opened ??= getScope().caches.open(cacheName));
 
   const fromCache = async (request: Request): Promise<Response | undefined> => {
     if (strategy === 'network-only') return undefined;

@@ -75,9 +75,8 @@ const origin: Check = (v, p, is) => {
   return ok || expected(is, p, 'an origin such as "https://api.example.com" (scheme, host and port; no path or trailing "/")', v, 'bad-value');
 };
 
-const statuses: Check = list((v, p, is) =>
-  v === 206 ? issue(is, p, 'bad-value', 'expected a status that can be stored; 206 partial responses cannot be cached') : v === 0 || int(100, 599)(v, p, is),
-);
+// 206 cannot be stored (the Cache API refuses partial responses); 0 is an opaque response.
+const statuses: Check = list((v, p, is) => v === 0 || (v !== 206 && int(100, 599)(v, p, [])) || expected(is, p, 'a status 100-599 but 206, or 0', v, 'bad-value'));
 
 function list(item: Check, unique = true): Check {
   return (v, p, is) => {

@@ -41,6 +41,19 @@ export interface OutboxEntry extends EntrySummary {
 
 export type { EntryState };
 
+/**
+ * The entry as a new request (a changed payload, or one resent without its
+ * preconditions): a new Idempotency-Key, without the headers in `drop`, with
+ * `ifMatch` when given, and no longer chained.
+ */
+export function rekeyed(entry: OutboxEntry, drop: string[], ifMatch?: string): Pick<OutboxEntry, 'key' | 'headers' | 'chained'> {
+  const key = crypto.randomUUID();
+  const headers = entry.headers.filter(([n]) => n !== 'idempotency-key' && !drop.includes(n));
+  headers.push(['idempotency-key', `"${key}"`]);
+  if (ifMatch) headers.push(['if-match', ifMatch]);
+  return { key, headers, chained: undefined };
+}
+
 /** Entries that hold their group back: everything but the dead. */
 export const isLive = (e: { state: EntryState }): boolean => e.state !== 'dead';
 

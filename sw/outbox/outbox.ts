@@ -12,7 +12,7 @@ import { resourceUrl, type Resource } from '../resources/resources.js';
 import { getScope } from '../scope.js';
 import { metaStore } from '../store/db.js';
 import { broadcast } from './broadcast.js';
-import { toSummary } from './entry.js';
+import { rekeyed, toSummary } from './entry.js';
 import { handleWrite } from './intercept.js';
 import { createScheduler, report } from './scheduler.js';
 import { createResourceReplay } from './resource-replay.js';
@@ -112,17 +112,10 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     const entry = await findEntry(id);
     if (!entry || entry.state === 'inflight') return false;
     const bytes = body === undefined ? null : (new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)).buffer as ArrayBuffer);
-    // A new payload is a new request (a new Idempotency-Key), made against
-    // the server's version seen at the conflict.
-    const key = crypto.randomUUID();
+    // A new payload is a new request, made against the server's version seen at the conflict.
     const precondition = entry.headers.some(([n]) => n === 'if-match') || entry.chained;
-    const headers = entry.headers.filter(([n]) => n !== 'if-match' && n !== 'idempotency-key');
-    headers.push(['idempotency-key', `"${key}"`]);
-    if (precondition && entry.serverEtag) headers.push(['if-match', entry.serverEtag]);
-    await saveWithBody(
-      { ...entry, key, headers, bodyBytes: bytes?.byteLength ?? 0, state: 'pending', attempts: 0, nextAttemptAt: Date.now(), chained: undefined, forced: undefined },
-      bytes,
-    );
+    const next = rekeyed(entry, ['if-match'], precondition ? entry.serverEtag : undefined);
+    await saveWithBody({ ...entry, ...next, bodyBytes: bytes?.byteLength ?? 0, state: 'pending', attempts: 0, nextAttemptAt: Date.now(), forced: undefined }, bytes);
     syncNow().catch(report);
     return true;
   }

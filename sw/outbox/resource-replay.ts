@@ -16,7 +16,7 @@ import { parseJson } from '../overlay/local-writes.js';
 import { revalidate, type CacheLookup } from '../resources/revalidate.js';
 import { itemUrl, named, resourceUrl, type Resource } from '../resources/resources.js';
 import { broadcast } from './broadcast.js';
-import { isLive, type OutboxEntry } from './entry.js';
+import { isLive, rekeyed, type OutboxEntry } from './entry.js';
 import type { Outcome } from './outcome.js';
 import type { ReplayContext } from './replay.js';
 import { rememberServerId, rewriteBody, strongEtag } from './resource-write.js';
@@ -103,10 +103,7 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
         tell('server-wins');
         outcome = 'done';
       } else if (policy === 'client-wins') {
-        // A changed request is a new request: a new Idempotency-Key.
-        const key = crypto.randomUUID();
-        const headers = entry.headers.filter(([name]) => !PRECONDITIONS.includes(name)).map(([n, v]): [string, string] => [n, n === 'idempotency-key' ? `"${key}"` : v]);
-        await saveEntry({ ...entry, key, headers, chained: undefined, forced: true, state: 'pending', nextAttemptAt: Date.now(), lastStatus: status, lastError });
+        await saveEntry({ ...entry, ...rekeyed(entry, PRECONDITIONS), forced: true, state: 'pending', nextAttemptAt: Date.now(), lastStatus: status, lastError });
         tell('client-wins');
         outcome = 'retry';
       } else {
