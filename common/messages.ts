@@ -37,6 +37,8 @@ export interface EntrySummary {
   itemId?: string;
   /** A conflicted write: the server's version of the item when the conflict was found (null: none, or unreadable). */
   server?: unknown;
+  /** A conflicted write: its own body, parsed (null when not JSON), so a page can show both versions. */
+  local?: unknown;
 }
 
 /** How a page settles a conflicted write. */

@@ -1,9 +1,12 @@
 /**
  * The drop-in worker (`dist/sw.js`): its manifest is `offline.manifest.json`
- * beside it, or the URL in its registration's `?manifest=` query.
+ * beside it, or the URL in its registration's `?manifest=` query; or, in a
+ * worker written by `offline-outbox build`, the manifest it inlines as
+ * `self.offlineOutboxManifest` (routing from its first event, no fetch).
  */
+import type { Manifest } from './manifest/types.js';
 import { installOutbox } from './install-outbox.js';
 import { getScope } from './scope.js';
 
-const own = new URL(getScope().location.href);
-installOutbox(own.searchParams.get('manifest') ?? 'offline.manifest.json');
+const scope = getScope() as ReturnType<typeof getScope> & { offlineOutboxManifest?: Manifest };
+installOutbox(scope.offlineOutboxManifest ?? new URL(scope.location.href).searchParams.get('manifest') ?? 'offline.manifest.json');

@@ -107,7 +107,7 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
         tell('client-wins');
         outcome = 'retry';
       } else {
-        await saveEntry({ ...entry, state: 'conflict', server, serverEtag, lastStatus: status, lastError });
+        await saveEntry({ ...entry, state: 'conflict', server, local, serverEtag, lastStatus: status, lastError });
         tell('parked');
       }
       return outcome;
