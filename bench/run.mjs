@@ -5,7 +5,7 @@
  *
  *   BENCH_RUNS=3                       repetitions of each case (median reported)
  *   BENCH_SUBJECTS=offline-outbox,workbox
- *   BENCH_CASES=enqueue,replay,get
+ *   BENCH_CASES=enqueue,replay,get,notice
  *   BENCH_CALIBRATE=0                  skip the calibration runs (no worker / ideal replayer)
  *   BENCH_REPLAY_CAP_S=120             how long a replay may take before it is cut off
  *   BENCH_BUILD=0                      do not run `npm run build` before measuring offline-outbox
@@ -22,7 +22,20 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GET_WORKLOAD, probe, runEnqueue, runGet, runIdealReplay, runNoWorkerEnqueue, runNoWorkerGet, runReplay, WORKLOAD } from './lib/cases.mjs';
+import {
+  GET_WORKLOAD,
+  NOTICE_WORKLOAD,
+  probe,
+  runEnqueue,
+  runGet,
+  runIdealReplay,
+  runNoWorkerEnqueue,
+  runNoWorkerGet,
+  runNoWorkerNotice,
+  runNotice,
+  runReplay,
+  WORKLOAD,
+} from './lib/cases.mjs';
 import { DIST_DIR, SUBJECTS } from './lib/subjects.mjs';
 import { median, NotReadyError } from './lib/util.mjs';
 
@@ -60,7 +73,7 @@ function fatal(message) {
 
 const runs = Math.round(positive('BENCH_RUNS', 3));
 const subjects = list('BENCH_SUBJECTS', [OURS, BASE]);
-const cases = list('BENCH_CASES', ['enqueue', 'replay', 'get']);
+const cases = list('BENCH_CASES', ['enqueue', 'replay', 'get', 'notice']);
 const calibrate = process.env.BENCH_CALIBRATE !== '0';
 const replayCapMs = positive('BENCH_REPLAY_CAP_S', 120) * 1000;
 const build = process.env.BENCH_BUILD !== '0' && !process.env.BENCH_DIST;
@@ -73,7 +86,13 @@ const TARGETS = {
   replayFloorFactor: 1.3,
   getRatio: 1.1,
   getOverNoWorkerMs: 1,
+  /** Cached entries a notice may refetch beyond those it names (its item and its collection's variants). */
+  noticeUnrelated: 0,
+  /** Time-to-fresh after the notice reached the page, in round trips (a plain GET's median). */
+  noticeRoundTrips: 1,
 };
+const NOTICE_ENTRIES = NOTICE_WORKLOAD.catalog.resources.length * (NOTICE_WORKLOAD.catalog.items + Math.ceil(NOTICE_WORKLOAD.catalog.items / NOTICE_WORKLOAD.catalog.pageSize));
+const NOTICE_PAGES = Math.ceil(NOTICE_WORKLOAD.catalog.items / NOTICE_WORKLOAD.catalog.pageSize);
 
 // ---------------------------------------------------------------- machine
 
@@ -104,6 +123,7 @@ const machine = {
 const fixed = (n, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits));
 const seconds = (ms) => (ms === null || ms === undefined || Number.isNaN(ms) ? '—' : Math.abs(ms) < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(2)} s`);
 const millis = (ms) => (ms === null || ms === undefined || Number.isNaN(ms) ? '—' : `${ms.toFixed(3)} ms`);
+const tenths = (ms) => (ms === null || ms === undefined || Number.isNaN(ms) ? '—' : `${ms.toFixed(1)} ms`);
 const signedMillis = (ms) => (ms === null || ms === undefined || Number.isNaN(ms) ? '—' : `${ms < 0 ? '−' : '+'}${Math.abs(ms).toFixed(3)} ms`);
 const errorText = (error) => (error instanceof Error ? error.message : String(error));
 
@@ -334,6 +354,93 @@ const CASES = {
       };
     },
   },
+  notice: {
+    title: `notice: ${NOTICE_ENTRIES} cached entries (${NOTICE_WORKLOAD.catalog.resources.join(' and ')}: ${NOTICE_WORKLOAD.catalog.items} items + ${NOTICE_PAGES} collection pages each), one item changed on the server and one notice about it; requests it causes, and time until the page reads the new item`,
+    run: (subject) => runNotice(subject),
+    calibration: {
+      name: NO_WORKER,
+      run: runNoWorkerNotice,
+      progress: (r) => `fresh ${tenths(r.timeToFreshMs)} after publishing (delivery ${tenths(r.deliveryMs)}, then ${tenths(r.freshAfterDeliveryMs)}); round trip ${tenths(r.roundTripMs)}; ${r.requestsAfterNotice} request(s) after the notice`,
+    },
+    progress: (subject, r) =>
+      `${r.requestsAfterNotice} request(s) after the notice (${r.namedRefetched}/${r.affected} named entries, ${r.unrelatedAfterNotice} unrelated, ${r.notModifiedAfterNotice} answered 304); next pass ${r.passRequests}; fresh ${tenths(r.timeToFreshMs)} after publishing (delivery ${tenths(r.deliveryMs)}, then ${tenths(r.freshAfterDeliveryMs)}); round trip ${tenths(r.roundTripMs)}; entries cached after the notice ${r.entriesAfterNotice}/${r.entries}`,
+    summarize(samples) {
+      const m = (name, pick) => (samples[name]?.length ? median(samples[name].map(pick).filter((v) => v !== null)) : null);
+      const exact = (v) => (v === null || Number.isNaN(v) ? null : { value: v, atLeast: false });
+      const count = (v) => fixed(v);
+      const rWarm = ratio(exact(m(OURS, (x) => x.requestsUntilWarm)), exact(m(BASE, (x) => x.requestsUntilWarm)));
+      const rFresh = ratio(exact(m(OURS, (x) => x.timeToFreshMs)), exact(m(BASE, (x) => x.timeToFreshMs)));
+      const rows = [];
+      for (const name of [OURS, BASE]) {
+        const s = samples[name];
+        if (!s) continue;
+        const isOurs = name === OURS;
+        rows.push({
+          ...info(name, `requests until fresh and warm again (notice + next pass over the ${NOTICE_ENTRIES})`, s.map((x) => x.requestsUntilWarm), count, isOurs ? '(context)' : '(baseline)'),
+          ratio: isOurs ? showRatio(rWarm) : '',
+        });
+        const unrelatedRow = info(name, 'unrelated refetches after the notice', s.map((x) => x.unrelatedAfterNotice), count, '(context)');
+        const worst = Math.max(...s.map((x) => x.unrelatedAfterNotice));
+        rows.push(
+          isOurs
+            ? { ...unrelatedRow, target: `= ${TARGETS.noticeUnrelated} (every run)`, verdict: worst <= TARGETS.noticeUnrelated ? 'PASS' : 'FAIL', kind: 'target' }
+            : { ...unrelatedRow, target: '(its purge refetches nothing now: the next pass pays)' },
+        );
+        rows.push(info(name, 'requests after the notice', s.map((x) => x.requestsAfterNotice), count, isOurs ? `(named: the item + its collection's ${NOTICE_PAGES} pages = ${s[0].affected})` : '(the item, read back)'));
+        rows.push(info(name, 'requests after the notice answered 304', s.map((x) => x.notModifiedAfterNotice), count));
+        rows.push(info(name, `next pass over the ${NOTICE_ENTRIES}: requests`, s.map((x) => x.passRequests), count, isOurs ? '(all from the cache)' : '(the purged entries, again)'));
+        if (!isOurs) rows.push(info(name, `next pass over the ${NOTICE_ENTRIES}: requests answered 304`, s.map((x) => x.passNotModified), count, '(the HTTP cache revalidates what the purge dropped)'));
+        rows.push(info(name, `next pass over the ${NOTICE_ENTRIES}: time`, s.map((x) => x.passElapsedMs), seconds, `(${NOTICE_WORKLOAD.inflight} at a time)`));
+        if (isOurs) rows.push(info(name, 'catch-up (since) requests after the notice', s.map((x) => x.catchUpsAfterNotice), count));
+        rows.push({ ...info(name, 'time-to-fresh (publish → fresh read in the page)', s.map((x) => x.timeToFreshMs), tenths, isOurs ? '(context)' : '(baseline)'), ratio: isOurs ? showRatio(rFresh) : '' });
+        rows.push(info(name, "notice delivery (publish → the page's EventSource)", s.map((x) => x.deliveryMs), tenths));
+        const afterRow = info(name, 'time-to-fresh − delivery', s.map((x) => x.freshAfterDeliveryMs), tenths, '(context)');
+        const roundTrip = m(name, (x) => x.roundTripMs);
+        rows.push(
+          isOurs
+            ? {
+                ...afterRow,
+                target: `≤ ${TARGETS.noticeRoundTrips} round trip (${tenths(roundTrip)}, below)`,
+                verdict: verdict({ value: m(name, (x) => x.freshAfterDeliveryMs), bound: 'exact' }, '<=', TARGETS.noticeRoundTrips * roundTrip),
+                kind: 'target',
+              }
+            : afterRow,
+        );
+        rows.push(info(name, `one round trip (plain GET from the page, median of ${NOTICE_WORKLOAD.roundTripGets})`, s.map((x) => x.roundTripMs), tenths, '(no route: the network)'));
+        rows.push(info(name, 'publish → item requested at the server', s.map((x) => x.itemRequestedMs), tenths, isOurs ? "(register.js's 50 ms batch, then the worker's steps)" : '(after the purge)'));
+        if (isOurs) {
+          rows.push(info(name, 'publish → last named entry requested at the server', s.map((x) => x.lastNamedRequestedMs), tenths, '(cache-updated waits for every refetch)'));
+          rows.push(info(name, 'publish → cache-updated heard in the page', s.map((x) => x.heardMs), tenths));
+        } else {
+          rows.push(info(name, 'publish → every cache deleted', s.map((x) => x.purgedMs), tenths));
+        }
+      }
+      const bare = samples[NO_WORKER];
+      if (bare) {
+        rows.push(info(NO_WORKER, 'time-to-fresh (publish → fresh read in the page)', bare.map((x) => x.timeToFreshMs), tenths, '(a network read on the notice: the floor)'));
+        rows.push(info(NO_WORKER, 'time-to-fresh − delivery', bare.map((x) => x.freshAfterDeliveryMs), tenths, '(one network read)'));
+        rows.push(info(NO_WORKER, `one round trip (plain GET from the page, median of ${NOTICE_WORKLOAD.roundTripGets})`, bare.map((x) => x.roundTripMs), tenths));
+      }
+      const medians = (name, s) =>
+        s
+          ? {
+              requestsUntilWarm: m(name, (x) => x.requestsUntilWarm),
+              requestsAfterNotice: m(name, (x) => x.requestsAfterNotice),
+              unrelatedAfterNotice: m(name, (x) => x.unrelatedAfterNotice),
+              passRequests: m(name, (x) => x.passRequests),
+              timeToFreshMs: m(name, (x) => x.timeToFreshMs),
+              deliveryMs: m(name, (x) => x.deliveryMs),
+              freshAfterDeliveryMs: m(name, (x) => x.freshAfterDeliveryMs),
+              roundTripMs: m(name, (x) => x.roundTripMs),
+            }
+          : null;
+      return {
+        rows,
+        medians: { [OURS]: medians(OURS, samples[OURS]), [BASE]: medians(BASE, samples[BASE]), [NO_WORKER]: medians(NO_WORKER, bare) },
+        ratio: rWarm && { requestsUntilWarm: rWarm, timeToFresh: rFresh },
+      };
+    },
+  },
 };
 
 // ---------------------------------------------------------------- run
@@ -461,7 +568,7 @@ for (const caseName of cases) {
     date: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     machine,
-    config: { runs, subjects, replayCapMs, ...WORKLOAD, replayFloorMs: REPLAY_FLOOR_MS, get: GET_WORKLOAD, targets: TARGETS },
+    config: { runs, subjects, replayCapMs, ...WORKLOAD, replayFloorMs: REPLAY_FLOOR_MS, get: GET_WORKLOAD, notice: NOTICE_WORKLOAD, targets: TARGETS },
     subjects: Object.fromEntries(
       [...subjects, ...(calibrate ? [spec.calibration.name] : [])].map((name) => [
         name,

@@ -3,10 +3,11 @@
  * with a fresh profile, the page loaded and controlled by the subject's
  * worker, then the case's steps. Trials share nothing.
  */
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { launchBrowser } from './browser.mjs';
-import { itemBody, startBenchServer } from './server.mjs';
-import { CALIBRATION, pageHtml } from './subjects.mjs';
+import { CHANGES_STREAM, itemBody, startBenchServer } from './server.mjs';
+import { CALIBRATION, NOTICE_MANIFEST, pageHtml } from './subjects.mjs';
 import { HarnessError, median, NotReadyError, sleep, withTimeout } from './util.mjs';
 
 /** The workload (bench/README.md, "The cases"). */
@@ -32,6 +33,24 @@ export const GET_WORKLOAD = {
   unmatchedPrefix: '/api/other/',
 };
 
+/** The `notice` case (bench/README.md, "The cases"). */
+export const NOTICE_WORKLOAD = {
+  /** Two declared resources, each 495 items and its collection in 5 pages of 99: 2 × (495 + 5) = 1,000 cached entries. */
+  catalog: { resources: ['items', 'notes'], items: 495, pageSize: 99 },
+  /** The one item that changes, and is named by the one notice. */
+  changed: { resource: 'items', id: '42' },
+  /** The warm-up and the next pass fetch the 1,000 URLs this many at a time. */
+  inflight: 6,
+  /** Plain GETs (no route: the network) whose median is "one round trip". */
+  roundTripGets: 20,
+  /** After the fresh read, how long the server keeps counting requests the notice caused. */
+  settleMs: 1_000,
+  /** How long the page waits for a fresh read of the item after the notice. */
+  freshTimeoutMs: 10_000,
+};
+/** The notice case's cached entries, all under this path. */
+const CATALOG_PREFIX = '/api/';
+
 /**
  * The `get` case's page is cross-origin isolated, so performance.now() in it
  * ticks in 5 µs rather than 100 µs: a GET served from cache takes about a
@@ -47,9 +66,9 @@ const DUPLICATE_GRACE_MS = 1_000;
 /**
  * @param {import('./subjects.mjs').Subject} subject
  */
-async function openTrial(subject, { controlled = true, pageHeaders = {} } = {}) {
-  const files = await subject.files();
-  const server = await startBenchServer({ page: await pageHtml(subject.registerTag), files, writeDelayMs: WORKLOAD.writeDelayMs, pageHeaders });
+async function openTrial(subject, { controlled = true, pageHeaders = {}, manifest, catalog } = {}) {
+  const files = await subject.files({ manifest });
+  const server = await startBenchServer({ page: await pageHtml(subject.registerTag), files, writeDelayMs: WORKLOAD.writeDelayMs, pageHeaders, catalog });
   let browser;
   try {
     browser = await launchBrowser();
@@ -399,6 +418,248 @@ export async function runNoWorkerGet() {
   const trial = await openTrial(CALIBRATION.noWorker, { controlled: false, pageHeaders: ISOLATED_PAGE_HEADERS });
   try {
     return await getSteps(trial, CALIBRATION.noWorker.name, { worker: false });
+  } finally {
+    await trial.close();
+  }
+}
+
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+
+/** Resolves once `test()` holds, polling; false after `timeoutMs`. */
+async function waitUntil(test, timeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  while (!test()) {
+    if (performance.now() > deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+/**
+ * The page's wall clock against this process's: the best of 10
+ * page.evaluate round trips. `offsetMs` is page minus here, good to
+ * ± `uncertaintyMs` (half the quickest round trip).
+ */
+async function pageClock(page) {
+  let best = null;
+  for (let i = 0; i < 10; i++) {
+    const sent = epochNow();
+    const at = await withTimeout(page.evaluate(() => window.bench.epochNow()), 10_000, 'reading the page clock');
+    const back = epochNow();
+    if (!best || (back - sent) / 2 < best.uncertaintyMs) best = { offsetMs: at - (sent + back) / 2, uncertaintyMs: (back - sent) / 2 };
+  }
+  return { offsetMs: roundUs(best.offsetMs), uncertaintyMs: roundUs(best.uncertaintyMs) };
+}
+
+/**
+ * The steps of the `notice` case, the same for every subject and for the
+ * no-worker calibration; only what the page does on the notice differs
+ * (`subject.noticeMode`, see page.js's watchNotice).
+ *
+ * 1. Warm-up: the page fetches the 1,000 catalog URLs (2 resources × (495
+ *    items + 5 collection pages)), 6 at a time; a worker stores them, and the
+ *    harness waits until all 1,000 are in Cache Storage and takes the SHA-256
+ *    of each stored body.
+ * 2. One round trip: 20 plain GETs from the page, one after another, of a
+ *    path no route matches (/api/other/:id, answered at once); their median.
+ * 3. The notice: the page arms its watch, the server changes item 42 of
+ *    `items` (version 2) and publishes one `updated` notice on the feed. The
+ *    page stamps when the notice reached it (its EventSource) and when its
+ *    read of the item first returned the new body.
+ * 4. For `settleMs` more, the server keeps counting; then the harness reads
+ *    Cache Storage again (which entries changed, byte for byte).
+ * 5. The next pass: the page fetches the 1,000 URLs again, as an app going
+ *    on would; what reaches the server is what getting back to the warm
+ *    state costs (and every answer must be the server's current body).
+ */
+async function noticeSteps(trial, subject, { worker }) {
+  const { server, page } = trial;
+  const feed = server.notices;
+  const { changed, inflight, roundTripGets, settleMs, freshTimeoutMs } = NOTICE_WORKLOAD;
+  const paths = feed.paths();
+  const currentBodies = () => Object.fromEntries(paths.map((path) => [path, feed.body(path)]));
+  const itemPath = `/api/${changed.resource}/${changed.id}`;
+  const affected = new Set(feed.affected(changed.resource, changed.id));
+  const digests = () => withTimeout(page.evaluate((prefix) => window.bench.cachedDigests(prefix), CATALOG_PREFIX), 60_000, `${subject.name}: reading Cache Storage`);
+
+  // 1. Warm-up.
+  const warmFrom = feed.gets.length;
+  const warmBodies = currentBodies();
+  const warm = await withTimeout(page.evaluate((args) => window.bench.fetchAll(args), { urls: paths, expected: warmBodies, inflight }), 120_000, `${subject.name}: warm-up, ${paths.length} GETs`);
+  const warmAtServer = feed.gets.length - warmFrom;
+  const cachedBefore = worker
+    ? await withTimeout(page.evaluate((args) => window.bench.waitForCached(...args), [CATALOG_PREFIX, paths.length, 20_000]), 30_000, `${subject.name}: waiting for the cache`)
+    : null;
+  const before = worker ? await digests() : null;
+  const storedAsServed = before ? paths.filter((path) => before[path] === sha256(warmBodies[path])).length : null;
+
+  // offline-outbox's page connects to the feed through register.js; the others open their own when armed.
+  if (subject.noticeMode === 'cache-updated' && !(await waitUntil(() => feed.streams() >= 1, 20_000))) throw new HarnessError(`${subject.name}: register.js did not connect to ${CHANGES_STREAM} within 20 s`);
+
+  // 2. One round trip.
+  const roundTripUrls = Array.from({ length: roundTripGets }, (_, i) => `${GET_WORKLOAD.unmatchedPrefix}${i}`);
+  const roundTrip = summarizePhase(await timedGets(page, server, subject.name, roundTripUrls, roundTripGets, newPhase()));
+  const clock = await pageClock(page);
+
+  // 3. The notice.
+  const version = feed.change(changed.resource, changed.id);
+  const expected = feed.body(itemPath);
+  await withTimeout(
+    page.evaluate((args) => window.bench.watchNotice(args), { url: itemPath, expected, mode: subject.noticeMode, stream: CHANGES_STREAM, timeoutMs: freshTimeoutMs }),
+    20_000,
+    `${subject.name}: arming the page for the notice`,
+  );
+  const streamsAtPublish = feed.streams();
+  const noticeFrom = feed.gets.length;
+  const catchUpsFrom = feed.catchUps.length;
+  const notice = { resource: changed.resource, id: changed.id, type: 'updated', version, cursor: `c${version}` };
+  const { publishedAt } = feed.publish(notice);
+  const outcome = await withTimeout(page.evaluate(() => window.bench.noticeOutcome()), freshTimeoutMs + 10_000, `${subject.name}: waiting for a fresh read after the notice`);
+
+  // 4. What the notice caused.
+  await sleep(settleMs);
+  const afterNotice = feed.gets.slice(noticeFrom);
+  const catchUps = feed.catchUps.slice(catchUpsFrom);
+  const after = worker ? await digests() : null;
+
+  // 5. The next pass over the 1,000.
+  const passFrom = feed.gets.length;
+  const passBodies = currentBodies();
+  const pass = await withTimeout(page.evaluate((args) => window.bench.fetchAll(args), { urls: paths, expected: passBodies, inflight }), 120_000, `${subject.name}: next pass, ${paths.length} GETs`);
+  const passGets = feed.gets.slice(passFrom);
+  const cachedAfterPass = worker
+    ? await withTimeout(page.evaluate((args) => window.bench.waitForCached(...args), [CATALOG_PREFIX, paths.length, 10_000]), 20_000, `${subject.name}: waiting for the cache`)
+    : null;
+
+  // Times: the server's clock (performance.now() here); the page's stamps are mapped onto it.
+  const onServer = (pageEpoch) => (pageEpoch === null ? null : pageEpoch - clock.offsetMs - performance.timeOrigin);
+  const sincePublish = (pageEpoch) => (pageEpoch === null ? null : round(onServer(pageEpoch) - publishedAt));
+  const itemRequest = afterNotice.find((g) => g.path === itemPath);
+  const named = afterNotice.filter((g) => affected.has(g.path));
+  const unrelated = afterNotice.filter((g) => !affected.has(g.path));
+  const namedDistinct = new Set(named.map((g) => g.path));
+
+  const fetchedCheck = (label, got) =>
+    check(
+      `${label}: 200 with the expected body`,
+      got.statuses[200] === got.count && got.wrongBodies === 0,
+      `${got.statuses[200] ?? 0}/${got.count}${got.wrongBodies ? `, ${got.wrongBodies} wrong bodies (${got.wrongExamples.join(', ')})` : ''}${Object.keys(got.errors).length ? `, rejected: ${JSON.stringify(got.errors)}` : ''}`,
+    );
+  const checks = [
+    fetchedCheck('warm-up GETs', warm),
+    check('warm-up GETs reached the server', warmAtServer === paths.length, `${warmAtServer}/${paths.length}`),
+  ];
+  if (worker)
+    checks.push(
+      check(
+        'entries in Cache Storage before the notice, bodies as served',
+        cachedBefore === paths.length && Object.keys(before).length === paths.length && storedAsServed === paths.length,
+        `${cachedBefore}/${paths.length} cached, ${storedAsServed} as served`,
+      ),
+    );
+  checks.push(
+    check(
+      'round-trip GETs: 200 with the expected body, each at the server',
+      roundTrip.ok === roundTripGets && roundTrip.wrongBodies === 0 && roundTrip.atServer.unmatched === roundTripGets,
+      `${roundTrip.ok}/${roundTripGets}, ${roundTrip.atServer.unmatched} at the server`,
+    ),
+    check('the notice reached the page (one feed connection)', streamsAtPublish === 1 && outcome.messages.length === 1, `${outcome.messages.length} message(s), ${streamsAtPublish} connection(s)`),
+    check('a read of the item returned the new body', outcome.freshAt !== null && outcome.error === null, outcome.error ?? `after ${outcome.reads.length} read(s)`),
+  );
+  if (subject.noticeMode === 'cache-updated') {
+    const afterCount = Object.keys(after).length;
+    const namedMatch = [...affected].filter((path) => after[path] === sha256(feed.body(path))).length;
+    const others = paths.filter((path) => !affected.has(path));
+    const identical = others.filter((path) => after[path] === before[path]).length;
+    checks.push(
+      check('cache-updated named the item', outcome.heardAt !== null, outcome.heardAt === null ? 'never' : `${outcome.updates.length} message(s)`),
+      check('after the notice: entries still cached', afterCount === paths.length, `${afterCount}/${paths.length}`),
+      check("after the notice: the item's cached body is the new one", after[itemPath] === sha256(expected), after[itemPath] === sha256(expected) ? 'new' : after[itemPath] === before[itemPath] ? 'old' : 'neither'),
+      check('after the notice: entries it names match the server', namedMatch === affected.size, `${namedMatch}/${affected.size}`),
+      check('after the notice: unrelated entries byte-identical', identical === others.length, `${identical}/${others.length}`),
+      check(
+        'each named entry refetched once, conditionally',
+        namedDistinct.size === affected.size && named.length === affected.size && named.every((g) => g.conditional),
+        `${namedDistinct.size}/${affected.size} refetched, ${named.length - namedDistinct.size} repeats, ${named.filter((g) => g.conditional).length} conditional`,
+      ),
+    );
+  } else if (subject.noticeMode === 'purge') {
+    const afterCount = Object.keys(after).length;
+    checks.push(
+      check('the purge emptied the cache (then the item was read back)', (outcome.purged?.length ?? 0) > 0 && afterCount <= 1, `deleted ${JSON.stringify(outcome.purged)}; ${afterCount} entr${afterCount === 1 ? 'y' : 'ies'} after`),
+      check('next pass: every entry cached again', cachedAfterPass === paths.length, `${cachedAfterPass}/${paths.length}`),
+    );
+  }
+  checks.push(fetchedCheck('next pass: GETs', pass));
+
+  return {
+    entries: paths.length,
+    affected: affected.size,
+    // Requests the notice caused at the server, from publishing to `settleMs` after the fresh read.
+    requestsAfterNotice: afterNotice.length,
+    unrelatedAfterNotice: unrelated.length,
+    namedRefetched: namedDistinct.size,
+    notModifiedAfterNotice: afterNotice.filter((g) => g.status === 304).length,
+    catchUpsAfterNotice: catchUps.length,
+    // Feed connections opened in the whole trial (1 unless the feed reconnected).
+    feedConnectionsOpened: feed.streamsOpened(),
+    // The next pass over the 1,000: what it cost to be warm again.
+    passRequests: passGets.length,
+    passNotModified: passGets.filter((g) => g.status === 304).length,
+    passElapsedMs: round(pass.elapsedMs),
+    requestsUntilWarm: afterNotice.length + passGets.length,
+    cachedBefore,
+    entriesAfterNotice: after ? Object.keys(after).length : null,
+    cachedAfterPass,
+    // Time-to-fresh and its parts (ms); see bench/README.md.
+    timeToFreshMs: sincePublish(outcome.freshAt),
+    deliveryMs: sincePublish(outcome.deliveredAt),
+    freshAfterDeliveryMs: outcome.freshAt === null || outcome.deliveredAt === null ? null : round(outcome.freshAt - outcome.deliveredAt),
+    itemRequestedMs: itemRequest ? round(itemRequest.arrivedAt - publishedAt) : null,
+    lastNamedRequestedMs: named.length ? round(Math.max(...named.map((g) => g.arrivedAt)) - publishedAt) : null,
+    heardMs: sincePublish(outcome.heardAt),
+    purgedMs: sincePublish(outcome.purgedAt),
+    roundTripMs: roundTrip.medianMs,
+    roundTrip: { medianMs: roundTrip.medianMs, p95Ms: roundTrip.p95Ms, times: roundTrip.times },
+    clock,
+    notice,
+    raw: {
+      // [path, arrived ms after publishing, status, conditional]
+      afterNotice: afterNotice.map((g) => [g.path, round(g.arrivedAt - publishedAt), g.status, g.conditional]),
+      catchUps: catchUps.map((c) => [c.path, round(c.arrivedAt - publishedAt)]),
+      reads: outcome.reads.map((r) => ({ startedMs: sincePublish(r.startedAt), atMs: sincePublish(r.at), status: r.status, fresh: r.fresh })),
+      updates: outcome.updates.map((u) => ({ atMs: sincePublish(u.at), urls: u.urls.map((url) => new URL(url).pathname + new URL(url).search) })),
+      purged: outcome.purged,
+      warmElapsedMs: round(warm.elapsedMs),
+    },
+    checks,
+    console: trial.consoleLog,
+  };
+}
+
+/**
+ * Case "notice": 1,000 cached entries, one item changed on the server and
+ * one `updated` notice about it; what the server is asked afterwards, and
+ * how soon the page reads the new item.
+ */
+export async function runNotice(subject) {
+  const trial = await openTrial(subject, { manifest: NOTICE_MANIFEST, catalog: NOTICE_WORKLOAD.catalog });
+  try {
+    return await noticeSteps(trial, subject, { worker: true });
+  } finally {
+    await trial.close();
+  }
+}
+
+/**
+ * Calibration for "notice" (no subject): no worker, no cache; on the notice
+ * the page reads the item from the network. Its time-to-fresh is the floor:
+ * the notice's delivery and one round trip.
+ */
+export async function runNoWorkerNotice() {
+  const trial = await openTrial(CALIBRATION.noWorker, { controlled: false, catalog: NOTICE_WORKLOAD.catalog });
+  try {
+    return await noticeSteps(trial, CALIBRATION.noWorker, { worker: false });
   } finally {
     await trial.close();
   }

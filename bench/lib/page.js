@@ -6,6 +6,25 @@
   'use strict';
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** Wall-clock ms, as precise as performance.now(): the harness maps it to the server's clock. */
+  const epochNow = () => performance.timeOrigin + performance.now();
+
+  /**
+   * When a change notice reached the page (the `notice` case): every
+   * EventSource the page opens (register.js's feed, or the page's own)
+   * stamps each message here, before any handler of the page sees it, and
+   * does nothing else. Installed before register.js runs.
+   */
+  const sseMessages = [];
+  if (typeof EventSource === 'function') {
+    const NativeEventSource = EventSource;
+    window.EventSource = class extends NativeEventSource {
+      constructor(url, init) {
+        super(url, init);
+        this.addEventListener('message', (event) => sseMessages.push({ at: epochNow(), data: String(event.data) }));
+      }
+    };
+  }
 
   /** Resolves with the controlling worker's script URL once the page is controlled. */
   async function waitForController(timeoutMs) {
@@ -145,6 +164,144 @@
     }
   }
 
+  /**
+   * Fetches every URL of `urls` once, `inflight` at a time, and checks each
+   * answer: status 200 and the body `expected[url]`. The `notice` case's
+   * warm-up, and its next pass over the same URLs after the notice.
+   */
+  async function fetchAll({ urls, expected, inflight }) {
+    const statuses = {};
+    const errors = {};
+    const wrongExamples = [];
+    let wrongBodies = 0;
+    let next = 0;
+    const lane = async () => {
+      while (next < urls.length) {
+        const url = urls[next++];
+        try {
+          const response = await fetch(url);
+          const text = await response.text();
+          statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+          if (text !== expected[url] && wrongBodies++ < 10) wrongExamples.push(url);
+        } catch (error) {
+          const key = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          errors[key] = (errors[key] ?? 0) + 1;
+        }
+      }
+    };
+    const started = performance.now();
+    await Promise.all(Array.from({ length: inflight }, lane));
+    return { count: urls.length, elapsedMs: performance.now() - started, statuses, errors, wrongBodies, wrongExamples };
+  }
+
+  /**
+   * What Cache Storage holds under the path `prefix`, in every cache of the
+   * origin: each URL (path and query) with the SHA-256 of its stored body, so
+   * the harness can tell which entries changed byte for byte. Reads Cache
+   * Storage directly: nothing reaches a worker or the server.
+   */
+  async function cachedDigests(prefix) {
+    const out = {};
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) {
+        const url = new URL(request.url);
+        if (!url.pathname.startsWith(prefix)) continue;
+        const response = await cache.match(request);
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await response.arrayBuffer()));
+        out[url.pathname + url.search] = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The `notice` case: arms what the page does when the one change notice
+   * comes, then returns (the harness publishes it next); `noticeOutcome()`
+   * resolves with what happened. `mode`, per subject:
+   * - `cache-updated` (offline-outbox): register.js's feed forwards the
+   *   notice to the worker; the page waits on the BroadcastChannel
+   *   `offline-outbox` for a `cache-updated` naming the item, then reads it.
+   * - `purge` (Workbox): the page hears the notice on its own EventSource
+   *   to `stream`, deletes every cache of the origin (`caches.delete`), then
+   *   reads the item (a miss: the worker goes to the network).
+   * - `read` (no worker): the page hears the notice on its own EventSource
+   *   and reads the item (from the network: there is no cache).
+   * A read is `fetch(url)` with its body read; it is fresh when it answers
+   * 200 with `expected`. Times are epochNow() (wall clock of the page).
+   */
+  async function watchNotice({ url, expected, mode, stream, timeoutMs }) {
+    const href = new URL(url, location.href).href;
+    const from = sseMessages.length;
+    const out = { mode, deliveredAt: null, heardAt: null, purgedAt: null, purged: null, freshAt: null, reads: [], updates: [], messages: [], error: null };
+    let finish;
+    const finished = new Promise((resolve) => (finish = resolve));
+    const fail = (error) => {
+      out.error ??= error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      finish();
+    };
+    const read = async () => {
+      const startedAt = epochNow();
+      const response = await fetch(href);
+      const text = await response.text();
+      const at = epochNow();
+      const fresh = response.status === 200 && text === expected;
+      out.reads.push({ startedAt, at, status: response.status, fresh });
+      if (fresh) {
+        out.freshAt ??= at;
+        finish();
+      }
+    };
+    let close;
+    if (mode === 'cache-updated') {
+      const channel = new BroadcastChannel('offline-outbox');
+      channel.onmessage = ({ data }) => {
+        if (data?.type !== 'cache-updated') return;
+        const at = epochNow();
+        out.updates.push({ at, urls: data.urls });
+        if (!Array.isArray(data.urls) || !data.urls.includes(href)) return;
+        out.heardAt ??= at;
+        read().catch(fail);
+      };
+      close = () => channel.close();
+    } else {
+      const source = new EventSource(stream);
+      await new Promise((resolve, reject) => {
+        source.onopen = resolve;
+        source.onerror = () => reject(new Error(`${stream}: the page's EventSource did not open`));
+      });
+      source.onerror = null;
+      source.onmessage = async () => {
+        try {
+          if (mode === 'purge') {
+            const names = await caches.keys();
+            await Promise.all(names.map((name) => caches.delete(name)));
+            out.purgedAt = epochNow();
+            out.purged = names;
+          }
+          await read();
+        } catch (error) {
+          fail(error);
+        }
+      };
+      // Kept open: the app would keep listening (the feed holds one connection in every mode).
+      close = () => {};
+    }
+    let timer;
+    noticeWatch = Promise.race([finished, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]).then(() => {
+      clearTimeout(timer);
+      close();
+      out.messages = sseMessages.slice(from);
+      out.deliveredAt = out.messages[0]?.at ?? null;
+      if (out.freshAt === null) out.error ??= `no fresh read of ${url} within ${timeoutMs} ms`;
+      return out;
+    });
+    return 'armed';
+  }
+  let noticeWatch;
+  /** Resolves with the outcome of the watch `watchNotice` armed. */
+  const noticeOutcome = () => noticeWatch;
+
   /** Counts the records of an IndexedDB object store; null when the database does not exist. */
   async function countStore(dbName, storeName) {
     const names = (await indexedDB.databases()).map((d) => d.name);
@@ -186,5 +343,18 @@
     return 'called';
   }
 
-  window.bench = { waitForController, sendWrites, measureGets, waitForCached, countStore, syncNow, syncNowOutcome: undefined };
+  window.bench = {
+    waitForController,
+    sendWrites,
+    measureGets,
+    waitForCached,
+    fetchAll,
+    cachedDigests,
+    watchNotice,
+    noticeOutcome,
+    epochNow,
+    countStore,
+    syncNow,
+    syncNowOutcome: undefined,
+  };
 })();

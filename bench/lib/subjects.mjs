@@ -29,6 +29,28 @@ export const MANIFEST = {
   ],
 };
 
+/**
+ * offline-outbox's manifest for the `notice` case: the same routes, plus
+ * cache-first routes for two declared resources, `items` and `notes` (their
+ * items and their collections, whose query strings are the pages), and the
+ * change feed. Only this case loads it: in the others register.js opens no
+ * feed connection.
+ */
+export const NOTICE_MANIFEST = {
+  ...MANIFEST,
+  routes: [
+    ...MANIFEST.routes,
+    { match: '/api/items', cache: { strategy: 'cache-first' } },
+    { match: '/api/notes/:id', cache: { strategy: 'cache-first' } },
+    { match: '/api/notes', cache: { strategy: 'cache-first' } },
+  ],
+  resources: {
+    items: { collection: '/api/items', item: '/api/items/:id', ids: 'server' },
+    notes: { collection: '/api/notes', item: '/api/notes/:id', ids: 'server' },
+  },
+  changes: { stream: '/api/changes/stream', since: '/api/changes?since={cursor}' },
+};
+
 /** Workbox's queue, as the baseline names it. */
 const WORKBOX_DB = 'workbox-background-sync';
 const WORKBOX_STORE = 'requests';
@@ -61,12 +83,14 @@ async function readDist(name) {
  * @property {string} name
  * @property {string} registerTag         HTML that registers the worker
  * @property {RegExp} workerPath          the controlling worker's path must match
- * @property {() => Promise<Map<string, { type: string, body: string | Buffer }>>} files
+ * @property {(options?: { manifest?: object }) => Promise<Map<string, { type: string, body: string | Buffer }>>} files  (`manifest`: the case's, where the subject has one)
  * @property {string} queuedBy            how queued writes are counted
  * @property {string} queuedShort         the same, for the table
  * @property {(page: import('playwright-core').Page, sent: SendResult) => Promise<number>} countQueued
  * @property {(page: import('playwright-core').Page) => Promise<string>} afterOnline  what the page does when back online
  * @property {(page: import('playwright-core').Page) => Promise<number | null>} remaining  writes still queued (null: unknown)
+ * @property {'cache-updated' | 'purge' | 'read'} noticeMode  what the page does on a change notice (page.js, watchNotice)
+ * @property {string} noticeHow           the same, in words
  *
  * @typedef {{ total: number, elapsedMs: number, statuses: Record<string, number>, rejected: number, errors: Record<string, number>, accepted202WithId: number, distinctQueuedIds: number, visibility: string }} SendResult
  */
@@ -76,11 +100,11 @@ const offlineOutbox = {
   name: 'offline-outbox',
   registerTag: '<script src="/register.js" defer></script>',
   workerPath: /^\/sw\.js$/,
-  async files() {
+  async files({ manifest = MANIFEST } = {}) {
     return new Map([
       ['/sw.js', { type: SCRIPT, body: await readDist('sw.js') }],
       ['/register.js', { type: SCRIPT, body: await readDist('register.js') }],
-      ['/offline.manifest.json', { type: 'application/json', body: JSON.stringify(MANIFEST) }],
+      ['/offline.manifest.json', { type: 'application/json', body: JSON.stringify(manifest) }],
     ]);
   },
   queuedBy: '202 + X-Outbox-Queued',
@@ -91,6 +115,9 @@ const offlineOutbox = {
   // also asks explicitly, as an app's "sync now" button would.
   afterOnline: (page) => page.evaluate(() => window.bench.syncNow()),
   remaining: async () => null,
+  // register.js's feed forwards the notice; the worker refetches what it names and says `cache-updated`.
+  noticeMode: 'cache-updated',
+  noticeHow: 'register.js forwards the notice to the worker; the page waits for cache-updated naming the item, then reads it',
 };
 
 let workboxBuild;
@@ -111,6 +138,9 @@ const workbox = {
   // Nothing: Workbox replays on the Background Sync `sync` event only.
   afterOnline: async () => 'nothing (Workbox replays on its sync event)',
   remaining: (page) => page.evaluate(([db, store]) => window.bench.countStore(db, store), [WORKBOX_DB, WORKBOX_STORE]),
+  // Workbox has no notices; what is left to an app is to purge the cache on any change.
+  noticeMode: 'purge',
+  noticeHow: 'the page hears the notice on its own EventSource, deletes every cache (caches.delete), then reads the item (a miss: the network)',
 };
 
 export const SUBJECTS = { 'offline-outbox': offlineOutbox, workbox };
@@ -119,6 +149,8 @@ export const SUBJECTS = { 'offline-outbox': offlineOutbox, workbox };
  * Calibration, not subjects: what the harness itself allows, on this machine.
  * - `noWorker`: the page with no worker at all; offline, its fetches fail at
  *   once. The speed of the page's write loop and the browser's network stack.
+ *   In the `notice` case every read is a network read: the floor of
+ *   time-to-fresh (the notice's delivery and one round trip).
  * - `idealReplayer`: lib/ideal-sw.js, 6 lanes from memory, no storage.
  */
 export const CALIBRATION = {
@@ -132,6 +164,8 @@ export const CALIBRATION = {
     countQueued: async () => 0,
     afterOnline: async () => 'nothing',
     remaining: async () => null,
+    noticeMode: 'read',
+    noticeHow: 'the page hears the notice on its own EventSource and reads the item from the network (no cache)',
   },
   idealReplayer: {
     name: 'ideal replayer',

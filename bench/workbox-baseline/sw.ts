@@ -11,6 +11,10 @@
  * - The page itself (navigations) is NetworkFirst, so it reloads offline.
  * - GET /api/items/... is CacheFirst (cache `bench-items`), as Workbox's docs
  *   show a cache-first route; GET /api/other/... has no route on purpose.
+ * - For the `notice` case, the collections' pages (/api/items?page=N,
+ *   /api/notes?page=N) and the notes (/api/notes/...) are CacheFirst into the
+ *   same cache. Workbox has no change notices: on one, the bench page purges
+ *   every cache (bench/lib/page.js, watchNotice), as an app would have to.
  *
  * Built by `bench/workbox-baseline/build.mjs` into one classic script.
  */
@@ -36,3 +40,5 @@ registerRoute(
 );
 
 registerRoute(/\/api\/items\/.+/, new CacheFirst({ cacheName: 'bench-items' }));
+
+registerRoute(({ url }) => /^\/api\/(items|notes)$|^\/api\/notes\/.+/.test(url.pathname), new CacheFirst({ cacheName: 'bench-items' }));
