@@ -17,13 +17,12 @@ export interface FeedTarget {
 /** The longest a reconnect waits, and the first wait. */
 const MAX_BACKOFF_MS = 60_000;
 const FIRST_BACKOFF_MS = 1_000;
-/** Notices that arrive together go in one message: a burst of 10,000 is a few messages, not 10,000. */
-const BATCH_MS = 50;
 
 /** Connects to the feed; returns the function that disconnects. */
 export function followChanges(changes: ChangesSpec, target: FeedTarget): () => void {
   let batch: unknown[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let sending = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
   let backoff = FIRST_BACKOFF_MS;
   let closed = false;
@@ -36,12 +35,27 @@ export function followChanges(changes: ChangesSpec, target: FeedTarget): () => v
       notice = JSON.parse(String(data));
     } catch {}
     batch.push(notice);
-    timer ??= setTimeout(() => {
-      const notices = batch;
-      batch = [];
-      timer = undefined;
-      quietly(target.deliver(notices));
-    }, BATCH_MS);
+    timer ??= setTimeout(flush, 0);
+  };
+  /**
+   * One message at a time: a notice goes at once (the next task), and those
+   * that arrive while the worker takes a batch go together in the next one,
+   * so a burst of 10,000 is a few messages, not 10,000, and a lone notice
+   * waits for nothing.
+   */
+  const flush = () => {
+    timer = undefined;
+    if (sending || !batch.length) return;
+    const notices = batch;
+    batch = [];
+    sending = true;
+    void target
+      .deliver(notices)
+      .catch(() => {})
+      .finally(() => {
+        sending = false;
+        flush();
+      });
   };
   const opened = () => {
     backoff = FIRST_BACKOFF_MS;

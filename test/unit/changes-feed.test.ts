@@ -86,8 +86,24 @@ describe('followChanges', () => {
     for (let i = 0; i < 3; i++) source.send(JSON.stringify({ resource: 'todos', id: String(i), type: 'updated' }));
     source.send('not json');
     expect(t.delivered).toEqual([]);
-    await vi.advanceTimersByTimeAsync(50);
+    await vi.advanceTimersByTimeAsync(0);
     expect(t.delivered).toEqual([[{ resource: 'todos', id: '0', type: 'updated' }, { resource: 'todos', id: '1', type: 'updated' }, { resource: 'todos', id: '2', type: 'updated' }, 'not json']]);
+  });
+
+  it('sends one batch at a time: what arrives while the worker takes one goes in the next', async () => {
+    let release: () => void = () => {};
+    const delivered: unknown[][] = [];
+    followChanges({ stream: '/s' }, { deliver: (n) => (delivered.push(n), new Promise<void>((r) => (release = r))), catchUp: async () => {} });
+    const source = FakeEventSource.made[0]!;
+    source.send('1');
+    await vi.advanceTimersByTimeAsync(0);
+    for (let i = 2; i <= 10_000; i++) source.send(String(i));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(delivered.map((b) => b.length)).toEqual([1]);
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(delivered.map((b) => b.length)).toEqual([1, 9_999]);
+    expect(delivered[1]!.at(-1)).toBe(10_000);
   });
 
   it('leaves retries to the browser while it retries; once it gives up, reconnects with growing backoff, and a new open resets it', async () => {
@@ -123,7 +139,7 @@ describe('followChanges', () => {
     socket.onopen!();
     expect(t.catchUps).toBe(1);
     socket.onmessage!({ data: '{"resource":"todos","id":"1","type":"deleted"}' });
-    await vi.advanceTimersByTimeAsync(50);
+    await vi.advanceTimersByTimeAsync(0);
     expect(t.delivered).toEqual([[{ resource: 'todos', id: '1', type: 'deleted' }]]);
     socket.onclose!();
     await vi.advanceTimersByTimeAsync(1000);
