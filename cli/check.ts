@@ -30,7 +30,10 @@ export function describeRoute(route: RouteSpec, index: number): string {
   return parts.join('  ');
 }
 
-export function checkText(text: string, file: string): CheckOutput {
+/** A manifest file read, parsed and validated; or check's report of why not. */
+export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; lines: string[] };
+
+export function readManifestText(text: string, file: string): ManifestRead {
   const parsed = parseJson(text);
   if (!parsed.ok) return { ok: false, lines: [`${file}:${parsed.line}:${parsed.column}: JSON syntax error: ${parsed.message}`] };
   const result = validateManifest(parsed.value);
@@ -38,16 +41,29 @@ export function checkText(text: string, file: string): CheckOutput {
     const n = result.issues.length;
     return { ok: false, lines: [...result.issues.map((i) => `${file}: ${formatIssue(i)}`), `${n} problem${n === 1 ? '' : 's'} in ${file}`] };
   }
-  const manifest: Manifest = result.manifest;
-  return { ok: true, lines: [`${file}: valid, ${manifest.routes.length} route${manifest.routes.length === 1 ? '' : 's'}`, ...manifest.routes.map(describeRoute)] };
+  return { ok: true, manifest: result.manifest };
 }
 
-export async function checkFile(file: string): Promise<CheckOutput> {
+export async function readManifestFile(file: string): Promise<ManifestRead> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     return { ok: false, lines: [`${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`] };
   }
-  return checkText(text, file);
+  return readManifestText(text, file);
+}
+
+export function checkText(text: string, file: string): CheckOutput {
+  return describeManifest(readManifestText(text, file), file);
+}
+
+export async function checkFile(file: string): Promise<CheckOutput> {
+  return describeManifest(await readManifestFile(file), file);
+}
+
+function describeManifest(read: ManifestRead, file: string): CheckOutput {
+  if (!read.ok) return read;
+  const { routes } = read.manifest;
+  return { ok: true, lines: [`${file}: valid, ${routes.length} route${routes.length === 1 ? '' : 's'}`, ...routes.map(describeRoute)] };
 }

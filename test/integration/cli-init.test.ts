@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+// The built command, as a user runs it (`npm test` builds first).
+const cli = fileURLToPath(new URL('../../dist/cli.mjs', import.meta.url));
+const dist = (name: string) => readFileSync(fileURLToPath(new URL(`../../dist/${name}`, import.meta.url)));
+
+async function run(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let tmp: string;
+beforeEach(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'offline-outbox-init-'));
+});
+afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+const read = (...path: string[]) => readFileSync(join(tmp, ...path));
+
+describe('offline-outbox init', () => {
+  it('writes the worker, the page script and a starter manifest, and says what to do next', async () => {
+    const { code, stdout, stderr } = await run(tmp, 'init', 'public');
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout.split('\n').slice(0, 3)).toEqual([
+      `wrote    ${join('public', 'sw.js')}`,
+      `wrote    ${join('public', 'register.js')}`,
+      `wrote    ${join('public', 'offline.manifest.json')}`,
+    ]);
+    expect(stdout).toContain(`npx offline-outbox check ${join('public', 'offline.manifest.json')}`);
+    expect(stdout).toContain('<script src="/register.js" defer></script>');
+    expect(stdout).toMatch(/HTTPS.*localhost/);
+    expect(read('public', 'sw.js').equals(dist('sw.js'))).toBe(true);
+    expect(read('public', 'register.js').equals(dist('register.js'))).toBe(true);
+  });
+
+  it('writes a manifest that passes check, with the shell, an example read and a queued write', async () => {
+    await run(tmp, 'init', 'public');
+    const check = await run(tmp, 'check', join('public', 'offline.manifest.json'));
+    expect(check).toMatchObject({ code: 0, stderr: '' });
+
+    const manifest = JSON.parse(read('public', 'offline.manifest.json').toString('utf8'));
+    const route = (match: string, method = 'GET') =>
+      manifest.routes.find((r: { match: string; methods?: string[] }) => r.match === match && (r.methods ?? ['GET']).includes(method));
+    expect(route('/')).toMatchObject({ cache: { strategy: 'network-first', networkTimeoutSeconds: 3 } });
+    expect(route('/assets/*')).toMatchObject({ cache: { strategy: 'cache-first', maxEntries: expect.any(Number) } });
+    expect(route('/register.js')).toMatchObject({ cache: { strategy: 'stale-while-revalidate' } });
+    expect(route('/api/items')).toMatchObject({ cache: { strategy: 'network-first' } });
+    expect(route('/api/items', 'POST')).toMatchObject({ queue: {}, resource: 'items' });
+    expect(manifest.resources.items).toMatchObject({ collection: '/api/items', item: '/api/items/:id' });
+  });
+
+  it('writes into the current folder by default', async () => {
+    expect((await run(tmp, 'init')).code).toBe(0);
+    expect(['sw.js', 'register.js', 'offline.manifest.json'].map((f) => existsSync(join(tmp, f)))).toEqual([true, true, true]);
+  });
+
+  it('keeps files that exist, writes the missing ones, and exits 0', async () => {
+    await run(tmp, 'init', 'public');
+    const edited = '{ "version": 1, "routes": [{ "match": "/", "cache": { "strategy": "network-first" } }] }\n';
+    writeFileSync(join(tmp, 'public', 'offline.manifest.json'), edited);
+    unlinkSync(join(tmp, 'public', 'register.js'));
+
+    const { code, stdout } = await run(tmp, 'init', 'public');
+    expect(code).toBe(0);
+    expect(stdout.split('\n').slice(0, 4)).toEqual([
+      `kept     ${join('public', 'sw.js')}`,
+      `wrote    ${join('public', 'register.js')}`,
+      `kept     ${join('public', 'offline.manifest.json')}`,
+      '(files that exist are kept; `--force` replaces them)',
+    ]);
+    expect(read('public', 'offline.manifest.json').toString('utf8')).toBe(edited);
+    expect(read('public', 'sw.js').equals(dist('sw.js'))).toBe(true);
+    expect(read('public', 'register.js').equals(dist('register.js'))).toBe(true);
+  });
+
+  it('with --force, replaces the files that exist', async () => {
+    await run(tmp, 'init', 'public');
+    const starter = read('public', 'offline.manifest.json');
+    writeFileSync(join(tmp, 'public', 'offline.manifest.json'), '{}');
+    writeFileSync(join(tmp, 'public', 'sw.js'), '// old worker');
+
+    const { code, stdout } = await run(tmp, 'init', 'public', '--force');
+    expect(code).toBe(0);
+    expect(stdout).toContain(`replaced ${join('public', 'offline.manifest.json')}`);
+    expect(read('public', 'offline.manifest.json').equals(starter)).toBe(true);
+    expect(read('public', 'sw.js').equals(dist('sw.js'))).toBe(true);
+  });
+
+  it('creates a nested folder that does not exist yet', async () => {
+    const { code } = await run(tmp, 'init', join('site', 'static', 'public'));
+    expect(code).toBe(0);
+    expect(read('site', 'static', 'public', 'sw.js').equals(dist('sw.js'))).toBe(true);
+    expect(existsSync(join(tmp, 'site', 'static', 'public', 'offline.manifest.json'))).toBe(true);
+  });
+
+  it('refuses more than one folder or an unknown option (exit 2), writing nothing', async () => {
+    expect(await run(tmp, 'init', 'a', 'b')).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('usage: offline-outbox init [dir] [--force]') });
+    expect(await run(tmp, 'init', '--frobnicate')).toMatchObject({ code: 2, stdout: '' });
+    expect(existsSync(join(tmp, 'a')) || existsSync(join(tmp, 'sw.js'))).toBe(false);
+  });
+
+  it('says so (exit 1) when the folder cannot be made', async () => {
+    writeFileSync(join(tmp, 'taken'), 'a file, not a folder');
+    const { code, stderr } = await run(tmp, 'init', join('taken', 'public'));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^taken[/\\]public: cannot create the folder \(ENOTDIR\)/);
+  });
+});
