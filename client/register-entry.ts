@@ -1,13 +1,20 @@
 /**
  * `dist/register.js`: `<script src="/register.js" defer></script>`, with
- * optional `data-sw`, `data-manifest` and `data-scope`. Exposes
- * `window.offlineOutbox`: the registration promise and the outbox client.
- * When the manifest names a change feed, this tab connects to it and
+ * optional data attributes:
+ * - `data-sw`: the worker's URL (default `sw.js` beside this script);
+ * - `data-manifest`: the manifest's URL (default `offline.manifest.json` beside the worker);
+ * - `data-scope`: the registration scope (default the worker's folder);
+ * - `data-ui`: shows `<outbox-status>` once the DOM is ready, in the
+ *   bottom-right corner, or inside the element its value selects
+ *   (`data-ui="#sync-status"`).
+ * Exposes `window.offlineOutbox`: the registration promise and the outbox
+ * client. When the manifest names a change feed, this tab connects to it and
  * forwards its notices to the worker.
  */
 import type { ChangesSpec } from '../common/manifest.js';
 import { followChanges } from './changes-feed.js';
 import { askWorker, connectOutbox, type OutboxClient } from './connect-outbox.js';
+import { defineOutboxStatus, OUTBOX_STATUS_TAG } from './outbox-status.js';
 import { registerOutbox } from './register-outbox.js';
 
 declare global {
@@ -60,3 +67,19 @@ window.addEventListener('online', replay);
 document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible') replay();
 });
+
+if (data.ui !== undefined) {
+  const mount = () => {
+    defineOutboxStatus();
+    const status = document.createElement(OUTBOX_STATUS_TAG);
+    let container: Element | null = null;
+    try {
+      container = data.ui ? document.querySelector(data.ui) : null;
+    } catch {} // An invalid selector falls back like one that matches nothing.
+    if (data.ui && !container) console.warn(`offline-outbox: no element matches data-ui=${JSON.stringify(data.ui)}; <outbox-status> is shown in the corner instead.`);
+    if (!container) status.setAttribute('corner', '');
+    (container ?? document.body).append(status);
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mount, { once: true });
+  else mount();
+}

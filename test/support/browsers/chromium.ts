@@ -41,7 +41,13 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
     version,
     hasBackgroundSync: true,
     async newPage() {
-      return scriptPage(await context.newPage());
+      const page = await context.newPage();
+      return {
+        ...scriptPage(page),
+        async screenshot(selector, path) {
+          await page.locator(selector).first().screenshot({ path, animations: 'disabled' });
+        },
+      };
     },
     async stopServiceWorkers() {
       // The ServiceWorker domain exists only on page targets ("wasn't found" on

@@ -20,6 +20,11 @@ export interface BrowserPage {
    * rejection in the page rejects here with the page's message.
    */
   evaluate<T = unknown>(fn: string | ((...args: never[]) => unknown), ...args: unknown[]): Promise<T>;
+  /**
+   * Saves a PNG of the first element `selector` matches (shadow roots
+   * included) to `path`. Only Chromium's driver has it.
+   */
+  screenshot?(selector: string, path: string): Promise<void>;
   close(): Promise<void>;
 }
 
