@@ -210,10 +210,6 @@ export async function resourceWrites(resource: string): Promise<Claimed[]> {
   return entries.map((entry, i) => ({ entry, body: bodies[i]! }));
 }
 
-export async function readBody(seq: number): Promise<ArrayBuffer | null> {
-  return promisifyRequest((await tx([BODIES], 'readonly')).objectStore(BODIES).get(seq)) as Promise<ArrayBuffer | null>;
-}
-
 /** Writes an entry and a new body for it together (a conflict settled by `replace`). */
 export async function saveWithBody(entry: OutboxEntry, body: ArrayBuffer | null): Promise<void> {
   const t = await tx([ENTRIES, BODIES], 'readwrite', { durability: 'strict' });
