@@ -72,7 +72,7 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
           const cache = n.type === 'deleted' && context.cacheOf(url);
           if (cache) await (await caches.open(cache.name)).delete(url);
         }
-        await revalidate(resource, notices.filter((n) => n.type !== 'deleted').map((n) => n.id), true, context.cacheOf);
+        await revalidate(resource, notices.filter((n) => n.type !== 'deleted').map((n) => n.id), context.cacheOf);
       }),
     );
     stored.cursor = at ?? stored.cursor;
@@ -101,7 +101,7 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
     /** Takes a batch of notices from the page; returns how many were accepted and how many ignored. */
     receive(values: unknown[]): { accepted: number; ignored: number } {
       const [ignored, example] = take(values);
-      if (ignored) console.warn(`offline-outbox: ignored ${ignored} malformed change notice(s); see the README's "Change notices". First one:`, example);
+      if (ignored) console.warn(`offline-outbox: ignored ${ignored} malformed change notice(s), such as`, example);
       void queue(apply);
       return { accepted: values.length - ignored, ignored };
     },

@@ -150,7 +150,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
   };
 
   return inTurn(group, async () => {
-    if (await groupIsBusy(group)) return putInOutbox('queued behind earlier writes to the same resource', undefined, true);
+    if (await groupIsBusy(group)) return putInOutbox('behind earlier writes to its resource', undefined, true);
     let response: Response;
     try {
       response = await fetchWithin(

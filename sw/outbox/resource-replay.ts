@@ -137,7 +137,7 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
           etags.delete(new URL(itemUrl(resource, id)).pathname);
         }
         if (!ids.size) touched.delete(name);
-        work.push(revalidate(resource, settled, true, manifest.cacheOf));
+        work.push(revalidate(resource, settled, manifest.cacheOf));
       }
       await Promise.all(work);
     },

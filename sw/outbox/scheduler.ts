@@ -22,7 +22,7 @@ import { claim, listEntries, refreshBusy, release, renewLeases } from './store.j
 export const DEFAULT_CONCURRENCY = 6;
 
 /** A pass nobody awaits (a timer, a hint) that fails is reported, not thrown into the void. */
-export const report = (error: unknown): void => console.warn('offline-outbox: a replay pass failed; it will run again', error);
+export const report = (error: unknown): void => console.warn('offline-outbox: a replay pass failed (it runs again)', error);
 /** How many of a group's entries are claimed (and their bodies read) at once. */
 const CLAIM_RUN = 25;
 /** The longest a worker's own retry timer waits; other triggers may come sooner. */

@@ -38,27 +38,32 @@ async function refresh(cache: Cache, request: Request, options: CacheOptions): P
 }
 
 /**
- * Refreshes the cached item `ids` of `resource` and, when `collections`, the
- * cached variants of its collection; tells pages which URLs changed.
+ * Refreshes the cached item `ids` of `resource` and the cached variants of
+ * its collection; tells pages which URLs changed, the items as soon as they
+ * are fresh (one refetch), the collections apart.
  */
-export async function revalidate(resource: Resource, ids: Iterable<string>, collections: boolean, cacheOf: CacheLookup): Promise<string[]> {
+export async function revalidate(resource: Resource, ids: Iterable<string>, cacheOf: CacheLookup): Promise<void> {
   const { caches } = getScope();
-  const work: Promise<string | false>[] = [];
-  for (const id of ids) {
+  const announce = async (work: Promise<string | false>[]) => {
+    const urls = (await Promise.all(work)).filter((u): u is string => !!u);
+    if (urls.length) broadcast('cache-updated', { urls });
+  };
+  const items = [...ids].map(async (id) => {
     const url = itemUrl(resource, id);
     const at = cacheOf(url);
-    if (at) work.push(caches.open(at.name).then((c) => refresh(c, new Request(url), at.options)).then((changed) => changed && url));
-  }
-  const collection = collections && cacheOf(resource.origin + resource.spec.collection);
-  if (collection) {
-    const cache = await caches.open(collection.name);
+    return !!at && (await refresh(await caches.open(at.name), new Request(url), at.options)) && url;
+  });
+  const lists = async () => {
+    const at = cacheOf(resource.origin + resource.spec.collection);
+    if (!at) return;
+    const cache = await caches.open(at.name);
+    const work: Promise<string | false>[] = [];
     for (const request of await cache.keys()) {
       const url = new URL(request.url);
       if (url.origin === resource.origin && execPattern(resource.collection, url.pathname))
-        work.push(refresh(cache, request, collection.options).then((changed) => changed && request.url));
+        work.push(refresh(cache, request, at.options).then((changed) => changed && request.url));
     }
-  }
-  const urls = (await Promise.all(work)).filter((u): u is string => !!u);
-  if (urls.length) broadcast('cache-updated', { urls });
-  return urls;
+    await announce(work);
+  };
+  await Promise.all([announce(items), lists()]);
 }
