@@ -409,7 +409,7 @@ const CASES = {
         rows.push(info(name, `one round trip (plain GET from the page, median of ${NOTICE_WORKLOAD.roundTripGets})`, s.map((x) => x.roundTripMs), tenths, '(no route: the network)'));
         rows.push(info(name, 'publish → item requested at the server', s.map((x) => x.itemRequestedMs), tenths, isOurs ? "(register.js forwards it, then the worker's steps)" : '(after the purge)'));
         if (isOurs) {
-          rows.push(info(name, 'publish → last named entry requested at the server', s.map((x) => x.lastNamedRequestedMs), tenths, '(cache-updated waits for every refetch)'));
+          rows.push(info(name, 'publish → last named entry requested at the server', s.map((x) => x.lastNamedRequestedMs), tenths, '(items are announced when fresh; the list pages apart)'));
           rows.push(info(name, 'publish → cache-updated heard in the page', s.map((x) => x.heardMs), tenths));
         } else {
           rows.push(info(name, 'publish → every cache deleted', s.map((x) => x.purgedMs), tenths));
