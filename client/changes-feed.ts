@@ -6,6 +6,7 @@
  * (re)connect it is asked to catch up from its cursor.
  */
 import type { ChangesSpec } from '../common/manifest.js';
+import { askWorker } from './connect-outbox.js';
 
 export interface FeedTarget {
   /** Hands a batch of notices (parsed JSON, or the raw text when it was not JSON) to the worker. */
@@ -99,4 +100,19 @@ export function followChanges(changes: ChangesSpec, target: FeedTarget): () => v
     clearTimeout(retry);
     close();
   };
+}
+
+/**
+ * Connects this tab to the manifest's feed and forwards its notices to the
+ * worker, as register.js does; for apps that register the worker themselves
+ * (`registerOutbox`). `ready` resolves once a worker can be asked (a falsy
+ * value: there is none, and notices are dropped); what is lost before, the
+ * catch-up on the next connection fetches.
+ */
+export function forwardChanges(changes: ChangesSpec, ready: Promise<unknown> = navigator.serviceWorker.ready): () => void {
+  const whenReady = <T>(ask: () => Promise<T>) => ready.then((r) => r && ask());
+  return followChanges(changes, {
+    deliver: (notices) => whenReady(() => askWorker('notices', { notices })),
+    catchUp: () => whenReady(() => askWorker('catch-up', {})),
+  });
 }

@@ -12,8 +12,8 @@
  * forwards its notices to the worker.
  */
 import type { ChangesSpec } from '../common/manifest.js';
-import { followChanges } from './changes-feed.js';
-import { askWorker, connectOutbox, type OutboxClient } from './connect-outbox.js';
+import { forwardChanges } from './changes-feed.js';
+import { connectOutbox, type OutboxClient } from './connect-outbox.js';
 import { defineOutboxStatus, OUTBOX_STATUS_TAG } from './outbox-status.js';
 import { registerOutbox } from './register-outbox.js';
 
@@ -33,13 +33,7 @@ const registration = registerOutbox({
   base: script?.src || location.href,
   onManifest: (manifest) => {
     const changes = (manifest as { changes?: ChangesSpec } | null)?.changes;
-    if (stopFeed || !(changes?.stream || changes?.websocket)) return;
-    // Notices go to the worker once it is there; what is lost meanwhile, the catch-up on the next connect fetches.
-    const whenRegistered = <T>(ask: () => Promise<T>) => registration.then((r) => r && ask());
-    stopFeed = followChanges(changes, {
-      deliver: (notices) => whenRegistered(() => askWorker('notices', { notices })),
-      catchUp: () => whenRegistered(() => askWorker('catch-up', {})),
-    });
+    if (!stopFeed && (changes?.stream || changes?.websocket)) stopFeed = forwardChanges(changes, registration);
   },
 });
 let stopFeed: (() => void) | undefined;
