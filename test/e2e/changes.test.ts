@@ -65,6 +65,8 @@ describe.each(selectedEngines())('change notices in $name', (engine) => {
         const edit = await pageFetch(otherPage, `/api/todos/${todos[1]!.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"title":"eggs (edited in another browser)"}' });
         expect(edit.status).toBe(200);
         await eventually(async () => (await title(todos[1]!.id)) === 'eggs (edited in another browser)', 'the cached item to be fresh');
+        // The item is announced fresh before the list's refetch ends: wait for that too.
+        await eventually(() => apiGets(from).includes('/api/todos'), 'the list to be refetched');
         // Only the item and the list were fetched again; the other items were not touched.
         expect(new Set(apiGets(from))).toEqual(new Set([`/api/todos/${todos[1]!.id}`, '/api/todos']));
       } finally {
@@ -80,6 +82,7 @@ describe.each(selectedEngines())('change notices in $name', (engine) => {
       await server.plug();
       await eventually(async () => (await title(todos[2]!.id)) === 'bread (changed while away)', 'the catch-up to refresh the item', 60_000);
       expect(server.received('/api/changes', 'GET').map((r) => r.url)).toContain(`/api/changes?since=${cursor}`);
+      await eventually(() => apiGets(from).includes('/api/todos'), 'the list to be refetched');
       expect(new Set(apiGets(from))).toEqual(new Set([`/api/todos/${todos[2]!.id}`, '/api/todos']));
     });
   });

@@ -307,7 +307,9 @@ describe('conflicts', () => {
     const events = heard();
     const item = await conflicted('serverwins', { title: 'mine' }, { title: 'theirs' });
     await syncNow(scope);
-    await until(() => events.some((e) => e.type === 'cache-updated'));
+    // The item and the list are announced apart: wait for both.
+    const updated = () => events.flatMap((e) => (e.type === 'cache-updated' ? e.urls : []));
+    await until(() => updated().includes(`${ORIGIN}/api/serverwins/${item.id}`) && updated().includes(`${ORIGIN}/api/serverwins`));
     expect(await entries(scope)).toEqual([]);
     expect(rest.items('serverwins')[0]).toMatchObject({ title: 'theirs' });
     expect(events.find((e) => e.type === 'conflict')).toMatchObject({ resolution: 'server-wins', local: { title: 'mine' } });
