@@ -169,6 +169,14 @@ function verdict(r, op, limit) {
 
 // ---------------------------------------------------------------- cases
 
+/** The median over a subject's runs of a per-run number (runs without one left out); null without runs. */
+function medianOf(samples, name, pick) {
+  const values = samples[name]?.map(pick).filter((v) => v !== null);
+  return values?.length ? median(values) : null;
+}
+/** A measured value for ratio(): null stays null (not measured). */
+const exact = (v) => (v === null || Number.isNaN(v) ? null : { value: v, atLeast: false });
+
 /** A table row that informs (no target): the median and each run's value. */
 const info = (name, metric, values, format, target = '') => ({
   subject: name,
@@ -302,8 +310,7 @@ const CASES = {
       `cached median ${millis(r.cached.medianMs)}, p95 ${millis(r.cached.p95Ms)}, ${signedMillis(r.cachedOverBareMs)} vs no worker (server saw ${r.cached.atServer.cached}); unmatched median ${millis(r.unmatched.medianMs)}, p95 ${millis(r.unmatched.p95Ms)}, ${signedMillis(r.unmatchedOverBareMs)} vs no worker (server saw ${r.unmatched.atServer.unmatched}); no worker beside: ${millis(r.bareCached.medianMs)} / ${millis(r.bareUnmatched.medianMs)}`,
     summarize(samples) {
       /** Median over the runs of a per-run number. */
-      const m = (name, pick) => (samples[name]?.length ? median(samples[name].map(pick)) : null);
-      const exact = (v) => (v === null ? null : { value: v, atLeast: false });
+      const m = (name, pick) => medianOf(samples, name, pick);
       const cachedMs = (r) => r.cached.medianMs;
       const unmatchedMs = (r) => r.unmatched.medianMs;
       /** The cached median relative to the page with no worker beside it, in the same trial. */
@@ -365,8 +372,7 @@ const CASES = {
     progress: (subject, r) =>
       `${r.requestsAfterNotice} request(s) after the notice (${r.namedRefetched}/${r.affected} named entries, ${r.unrelatedAfterNotice} unrelated, ${r.notModifiedAfterNotice} answered 304); next pass ${r.passRequests}; fresh ${tenths(r.timeToFreshMs)} after publishing (delivery ${tenths(r.deliveryMs)}, then ${tenths(r.freshAfterDeliveryMs)}); round trip ${tenths(r.roundTripMs)}; entries cached after the notice ${r.entriesAfterNotice}/${r.entries}`,
     summarize(samples) {
-      const m = (name, pick) => (samples[name]?.length ? median(samples[name].map(pick).filter((v) => v !== null)) : null);
-      const exact = (v) => (v === null || Number.isNaN(v) ? null : { value: v, atLeast: false });
+      const m = (name, pick) => medianOf(samples, name, pick);
       const count = (v) => fixed(v);
       const rWarm = ratio(exact(m(OURS, (x) => x.requestsUntilWarm)), exact(m(BASE, (x) => x.requestsUntilWarm)));
       const rFresh = ratio(exact(m(OURS, (x) => x.timeToFreshMs)), exact(m(BASE, (x) => x.timeToFreshMs)));

@@ -54,10 +54,6 @@ export async function readManifestFile(file: string): Promise<ManifestRead> {
   return readManifestText(text, file);
 }
 
-export function checkText(text: string, file: string): CheckOutput {
-  return describeManifest(readManifestText(text, file), file);
-}
-
 export async function checkFile(file: string): Promise<CheckOutput> {
   return describeManifest(await readManifestFile(file), file);
 }

@@ -68,8 +68,9 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     ? await prepareResourceWrite(target, request.method, request.url, bytes)
     : { url: request.url, body: bytes.byteLength ? bytes : null };
   const item = target && itemId !== undefined ? { resource: target.resource, id: itemId } : undefined;
+  const itemHref = item && itemUrl(item.resource, item.id);
   // One item's writes are one group, whichever URL a create went to.
-  const group = groupOf(item ? itemUrl(item.resource, item.id) : url, context.fallbackUrl);
+  const group = groupOf(itemHref ?? url, context.fallbackUrl);
   const redact = new Set(queue.redactHeaders?.map((h) => h.toLowerCase()));
   const headers = [...request.headers].filter(([name]) => !redact.has(name));
   let keyHeader = request.headers.get('idempotency-key');
@@ -100,9 +101,11 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     if (size > maxBodyBytes) return notQueued(request, 413, `its body (${size} bytes) is over maxBodyBytes (${maxBodyBytes})`);
     const now = Date.now();
     const wait = failed ? (retryAfterMs(failed.retryAfter ?? null, now) ?? BACKOFF_BASE_MS) : 0;
+    // The cached item, read once: its ETag for If-Match, its body for the answer.
+    const cached = itemHref && request.method !== 'POST' ? await context.cached(itemHref) : undefined;
     // Behind other writes to the item, the version this change applies to is
     // the one the write before it makes: its ETag is known only at replay.
-    const etag = detect && !behind ? strongEtag(await context.cached(itemUrl(item!.resource, item!.id))) : undefined;
+    const etag = detect && !behind ? strongEtag(cached) : undefined;
     const entry: OutboxEntry = {
       id: crypto.randomUUID(),
       key: keyHeader!.replace(/^"|"$/g, ''),
@@ -134,14 +137,13 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     }
     broadcast('queued', { entry: toSummary(entry) });
     context.onQueued(entry);
-    return accepted(entry, request, context.fallbackUrl, item && (await representation(request.method, item, value)));
+    return accepted(entry, request, context.fallbackUrl, item && (await representation(request.method, item, value, cached)));
   };
 
-  /** The optimistic answer for a declared resource: what the item is now, locally. */
-  const representation = async (method: string, at: { resource: Resource; id: string }, sent: unknown) => {
+  /** The optimistic answer for a declared resource: what the item is now, locally (`base`: the cached item). */
+  const representation = async (method: string, at: { resource: Resource; id: string }, sent: unknown, base?: Response) => {
     if (method === 'DELETE') return null;
     if (method === 'POST') return overlayItem(undefined, at.id, [{ method, id: at.id, body: sent }], at.resource);
-    const base = await context.cached(itemUrl(at.resource, at.id));
     let value: unknown;
     try {
       value = base?.ok ? await base.json() : undefined;

@@ -96,11 +96,12 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     const entry = await findEntry(id);
     if (!entry) return false;
     await removeEntry(entry.seq!);
-    await refreshBusy();
+    const all = await listEntries();
+    await refreshBusy(all);
     broadcast('status', await status());
     // The overlay no longer shows it: the cache should hold the server's version.
     resources.touch(entry);
-    await revalidate();
+    await resources.revalidateSettled(all);
     return true;
   }
 

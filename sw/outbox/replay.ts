@@ -38,7 +38,7 @@ export const settled = (): Promise<unknown> => Promise.all(removals);
 
 /** What replays of declared resources' writes add (see resource-replay.ts). */
 export interface ReplayContext {
-  /** The strong ETag of each item's last delivered write: the If-Match of a chained write behind it. */
+  /** The strong ETag of each item's last delivered write (by `"<resource> <id>"`): the If-Match of a chained write behind it. */
   readonly etags: Map<string, string>;
   /** A write was delivered; true when it took the entry out of the outbox itself. */
   delivered(entry: OutboxEntry, response: Response): Promise<boolean>;
@@ -56,7 +56,7 @@ export async function replayClaimed({ entry, body }: Claimed, context: ReplayCon
   let status: number | undefined;
   let response: Response | undefined;
   const headers = new Headers(entry.headers);
-  const etag = entry.chained && context.etags.get(entry.group);
+  const etag = entry.chained && context.etags.get(`${entry.resource} ${entry.itemId}`);
   if (etag && !headers.has('if-match')) headers.set('if-match', etag);
   try {
     response = await fetchWithin(

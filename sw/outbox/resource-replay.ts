@@ -68,12 +68,13 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
           const id = String(serverId);
           await settleCreate(entry, localId, id, (body) => rewriteBody(body, localId, serverId));
           await rememberServerId(localId, id);
-          entry = { ...entry, itemId: id, group: entry.group.split(encodeURIComponent(localId)).join(encodeURIComponent(id)) };
+          entry = { ...entry, itemId: id };
           renamed = true;
         }
       }
-      if (etag) etags.set(entry.group, etag);
-      else etags.delete(entry.group);
+      const key = `${entry.resource} ${entry.itemId}`;
+      if (etag) etags.set(key, etag);
+      else etags.delete(key);
       touch(entry);
       return renamed;
     },
@@ -134,7 +135,7 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
         if (!resource || !settled.length) continue;
         for (const id of settled) {
           ids.delete(id);
-          etags.delete(new URL(itemUrl(resource, id)).pathname);
+          etags.delete(`${name} ${id}`);
         }
         if (!ids.size) touched.delete(name);
         work.push(revalidate(resource, settled, manifest.cacheOf));

@@ -1,29 +1,18 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { runInThisContext } from 'node:vm';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
+import { runCli } from '../support/cli.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
 
-// The built command and worker, as a user gets them (`npm test` builds first).
-const cli = fileURLToPath(new URL('../../dist/cli.mjs', import.meta.url));
 const distSw = fileURLToPath(new URL('../../dist/sw.js', import.meta.url));
 const fixtures = fileURLToPath(new URL('../fixtures/manifests/', import.meta.url));
 
-async function run(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const run = runCli;
 
 let tmp: string;
 beforeEach(() => {

@@ -1,23 +1,12 @@
-import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
 
-// The built command, as a user runs it (`npm test` builds first).
-const cli = fileURLToPath(new URL('../../dist/cli.mjs', import.meta.url));
 const fixtures = fileURLToPath(new URL('../fixtures/manifests/', import.meta.url));
 const badOnes = readdirSync(fixtures).filter((f) => f.startsWith('bad-') && f.endsWith('.json'));
 
-async function check(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: fixtures });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const check = (...args: string[]) => runCli(fixtures, ...args);
 
 describe('offline-outbox check', () => {
   it('has a dozen bad fixtures, each with its expected output', () => {
