@@ -35,7 +35,14 @@ export interface QueueOptions {
   detect?: 'etag' | 'none';
   retryStatuses?: number[];
   conflictStatuses?: number[];
+  /** Headers never stored with a queued write (the live request keeps them). */
   redactHeaders?: string[];
+  /**
+   * Store `Authorization` and `Proxy-Authorization` with queued writes. By
+   * default they are not: a replay borrows the app's latest credentials.
+   * @default false
+   */
+  storeCredentials?: boolean;
   maxBodyBytes?: number;
 }
 

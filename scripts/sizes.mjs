@@ -2,8 +2,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-/** Workbox's own budget for its core worker packages, with everything in it. */
-const SW_BUDGET_BYTES = 15 * 1000;
+/** The budget of issue 10: the worker on Workbox, everything included (fetched once per deploy, off the critical path). */
+const SW_BUDGET_BYTES = 24 * 1000;
 
 let over = false;
 for (const name of readdirSync('dist').sort()) {

@@ -85,7 +85,13 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
     const url = new URL(request.url);
     const found = table && findRoute(table, request.method, url);
     if (!found) return undefined;
-    if (request.method !== 'GET') return outbox.handleWrite(request, found.route.spec);
+    outbox.noteRequest(request, event);
+    if (request.method !== 'GET') {
+      const response = outbox.handleWrite(request, found.route.spec, event.clientId);
+      // The passes a write starts (a delivered write, a queued one) finish inside this event.
+      event.waitUntil(response.then(outbox.idle, outbox.idle));
+      return response;
+    }
     const strategy = strategyFor(found);
     const target = state.resources.length ? resourceUrl(state.resources, url) : undefined;
     return target ? readResource(target, strategy, event) : strategy.handle(request, event);

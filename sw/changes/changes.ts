@@ -24,6 +24,7 @@ import { itemUrl, named, type Resource } from '../resources/resources.js';
 import { metaStore } from '../store/db.js';
 import { getScope } from '../scope.js';
 import { isNewer, parseNotice, type Notice } from './notice.js';
+import { currentEpoch, epochSignal, isCurrent } from '../store/epoch.js';
 
 /** What the worker keeps of the feed (one meta record): the cursor, and the last version seen per item. */
 interface FeedState {
@@ -31,6 +32,15 @@ interface FeedState {
   seen: Record<string, Notice['version']>;
 }
 const STATE = 'changes';
+/** The most item versions remembered; past it the oldest seen go (a notice about one is then refetched conditionally: a 304). */
+const MAX_SEEN = 10_000;
+
+/** Keeps the versions seen within MAX_SEEN, the most recently recorded last (objects keep string keys in insertion order). */
+function bounded(state: FeedState): FeedState {
+  const keys = Object.keys(state.seen);
+  for (const key of keys.slice(0, Math.max(0, keys.length - MAX_SEEN))) delete state.seen[key];
+  return state;
+}
 
 /** The manifest's parts the feed needs (read when used: see OutboxManifest). */
 export interface ChangesContext {
@@ -51,6 +61,7 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
   /** Applies what is held: one refetch per cached entry named, whatever the number of notices. */
   async function apply(): Promise<void> {
     if (!held.size || (await flushing())) return;
+    const epoch = currentEpoch();
     const batch = [...held.values()];
     const at = cursor;
     held.clear();
@@ -60,7 +71,10 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
     for (const notice of batch) {
       const key = `${notice.resource} ${notice.id}`;
       if (!isNewer(notice.version, seen[key])) continue;
-      if (notice.version !== undefined) seen[key] = notice.version;
+      if (notice.version !== undefined) {
+        delete seen[key];
+        seen[key] = notice.version;
+      }
       const resource = find(notice.resource);
       if (resource) byResource.set(resource, [...(byResource.get(resource) ?? []), notice]);
     }
@@ -70,13 +84,14 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
         for (const n of notices) {
           const url = itemUrl(resource, n.id);
           const cache = n.type === 'deleted' && context.cacheOf(url);
-          if (cache) await (await caches.open(cache.name)).delete(url);
+          if (cache && isCurrent(epoch)) await (await caches.open(cache.name)).delete(url);
         }
         await revalidate(resource, notices.filter((n) => n.type !== 'deleted').map((n) => n.id), context.cacheOf);
       }),
     );
     stored.cursor = at ?? stored.cursor;
-    await set(STATE, stored, metaStore);
+    // A log-out while these applied: the old cursor and versions are not written back.
+    if (isCurrent(epoch)) await set(STATE, bounded(stored), metaStore);
   }
 
   /** Holds the notices among `values`; returns how many were not notices (with the first, for the warning). */
@@ -114,7 +129,7 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
         const from = cursor ?? (await load()).cursor;
         // Without a cursor there is nothing to catch up on: the feed starts now.
         if (!since || from === undefined) return;
-        const response = await fetch(since.replace('{cursor}', encodeURIComponent(from)), { cache: 'no-store', credentials: 'same-origin' });
+        const response = await fetch(since.replace('{cursor}', encodeURIComponent(from)), { cache: 'no-store', credentials: 'same-origin', signal: epochSignal() });
         if (!response.ok) throw new Error(`${since}: HTTP ${response.status}`);
         const body: unknown = await response.json();
         const list = Array.isArray(body) ? body : (body as { notices?: unknown }).notices;

@@ -159,6 +159,7 @@ const queueOptions = object({
   retryStatuses: [statuses],
   conflictStatuses: [statuses],
   redactHeaders: [list(str)],
+  storeCredentials: [bool],
   maxBodyBytes: [int(1)],
 });
 

@@ -21,7 +21,10 @@ export interface ReplayPolicy {
 export interface OutboxEntry extends EntrySummary {
   /** Assigned by the store: strictly increasing, the FIFO order. */
   seq?: number;
+  /** Stored headers: without credentials (see credentials.ts) and the route's redactHeaders. */
   headers: [string, string][];
+  /** Credential headers the app sent that a replay borrows from its latest live request. */
+  borrows?: string[];
   credentials: RequestCredentials;
   policy: ReplayPolicy;
   /** While in flight: until when the replaying worker holds it (ms since epoch). */
@@ -37,6 +40,8 @@ export interface OutboxEntry extends EntrySummary {
   forced?: boolean;
   /** At a conflict: the server's ETag for the item then (`replace` sends If-Match with it). */
   serverEtag?: string;
+  /** A dead write that newer writes of its group went past: retried, it would reorder them (see outbox retry()). */
+  overtaken?: boolean;
 }
 
 export type { EntryState };
@@ -59,6 +64,6 @@ export const isLive = (e: { state: EntryState }): boolean => e.state !== 'dead';
 
 export function toSummary(e: OutboxEntry): EntrySummary {
   // Everything but what replays need: headers (credentials may be in them), policy, bookkeeping.
-  const { seq, headers, credentials, policy, leaseUntil, tempId, chained, forced, serverEtag, ...summary } = e;
+  const { seq, headers, borrows, credentials, policy, leaseUntil, tempId, chained, forced, serverEtag, overtaken, ...summary } = e;
   return summary;
 }

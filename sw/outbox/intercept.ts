@@ -11,17 +11,30 @@ import { itemUrl, type Resource, type ResourceUrl } from '../resources/resources
 import { accepted, notQueued } from './answers.js';
 import { broadcast } from './broadcast.js';
 import { toSummary, type OutboxEntry, type ReplayPolicy } from './entry.js';
-import { BACKOFF_BASE_MS, RETRYABLE, retryAfterMs } from './outcome.js';
+import { clampRetryAfter, isRetryable, retryAfterMs } from './outcome.js';
 import { fetchWithin } from './replay.js';
 import { prepareResourceWrite, strongEtag } from './resource-write.js';
 import { enqueue, groupIsBusy } from './store.js';
+import { CREDENTIAL_HEADERS } from './credentials.js';
+import { endLiveSend, fingerprintOf, recordKey, startWhenFree } from './live-sends.js';
+import { currentEpoch } from '../store/epoch.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 /** A replay's timeout when the route sets no networkTimeoutSeconds. */
 export const DEFAULT_REPLAY_TIMEOUT_MS = 30_000;
+/**
+ * A live send's timeout when the route sets none: a hung connection would
+ * otherwise stall the app and every later write to the item. Past it the
+ * write is queued (same key) and replayed.
+ */
+export const DEFAULT_LIVE_TIMEOUT_MS = 10_000;
 const PRIORITIES = { low: 2, normal: 5, high: 8 } as const;
 
 export interface WriteContext {
+  /** The page that made the request ('' for a navigation): part of a write's fingerprint (live-sends.ts). */
+  clientId: string;
+  /** Whether the group's queued writes drain before `ms` (an oversized write may then go live, in order). */
+  drained(group: string, ms: number): Promise<boolean>;
   /** Where a form post goes back to when its request has no referrer. */
   fallbackUrl: string;
   /** After a write is queued: ask for a replay (Background Sync, scheduler). */
@@ -60,6 +73,7 @@ const groupOf = (href: string, self: string) => {
 };
 
 export async function handleWrite(request: Request, spec: RouteSpec, context: WriteContext): Promise<Response> {
+  const epoch = currentEpoch();
   const queue = spec.queue ?? {};
   // The body is read once, here; every request sent from now on is built from these bytes.
   const bytes = await request.arrayBuffer();
@@ -71,15 +85,16 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
   const itemHref = item && itemUrl(item.resource, item.id);
   // One item's writes are one group, whichever URL a create went to.
   const group = groupOf(itemHref ?? url, context.fallbackUrl);
-  const redact = new Set(queue.redactHeaders?.map((h) => h.toLowerCase()));
-  const headers = [...request.headers].filter(([name]) => !redact.has(name));
-  let keyHeader = request.headers.get('idempotency-key');
-  if (!keyHeader) headers.push(['idempotency-key', (keyHeader = `"${crypto.randomUUID()}"`)]);
-  const timeoutMs = queue.networkTimeoutSeconds ? queue.networkTimeoutSeconds * 1000 : undefined;
+  let keyHeader = request.headers.get('idempotency-key') ?? `"${crypto.randomUUID()}"`;
+  // The live request is sent as the app made it; only what is stored is redacted.
+  const live = [...request.headers].filter(([name]) => name !== 'idempotency-key');
+  const redact = new Set([...(queue.redactHeaders ?? []).map((h) => h.toLowerCase()), ...(queue.storeCredentials ? [] : CREDENTIAL_HEADERS)]);
+  const borrows = live.filter(([name]) => CREDENTIAL_HEADERS.includes(name) && redact.has(name) && name !== 'cookie').map(([name]) => name);
+  const liveTimeoutMs = queue.networkTimeoutSeconds ? queue.networkTimeoutSeconds * 1000 : DEFAULT_LIVE_TIMEOUT_MS;
   const policy: ReplayPolicy = {
     maxAttempts: queue.maxAttempts,
     ttlMs: queue.ttlSeconds && queue.ttlSeconds * 1000,
-    timeoutMs: timeoutMs ?? DEFAULT_REPLAY_TIMEOUT_MS,
+    timeoutMs: queue.networkTimeoutSeconds ? liveTimeoutMs : DEFAULT_REPLAY_TIMEOUT_MS,
     retry: queue.retryStatuses ?? [],
     conflict: queue.conflictStatuses ?? [409, 412],
     onConflict: queue.conflict,
@@ -90,30 +105,35 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
   const detect =
     item && target!.id !== undefined && queue.detect !== 'none' && request.method !== 'POST' && !request.headers.has('if-match') && !request.headers.has('if-unmodified-since');
   const maxBodyBytes = queue.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const size = body?.byteLength ?? 0;
 
   /**
    * `failed`: the network just failed this write (its status, if the server
    * answered), so its first replay waits a backoff step (or the server's
    * Retry-After); one queued behind its group goes as soon as its turn comes.
+   * `record`: its live send's record, marked queued in the same commit.
    */
-  const putInOutbox = async (reason: string, failed?: { status?: number; retryAfter?: string | null }, behind?: boolean): Promise<Response> => {
-    const size = body?.byteLength ?? 0;
+  const putInOutbox = async (reason: string, failed?: { status?: number; retryAfter?: string | null }, behind?: boolean, record?: string): Promise<Response> => {
     if (size > maxBodyBytes) return notQueued(request, 413, `its body (${size} bytes) is over maxBodyBytes (${maxBodyBytes})`);
     const now = Date.now();
-    const wait = failed ? (retryAfterMs(failed.retryAfter ?? null, now) ?? BACKOFF_BASE_MS) : 0;
+    const wait = failed ? clampRetryAfter(retryAfterMs(failed.retryAfter ?? null, now)) : 0;
     // The cached item, read once: its ETag for If-Match, its body for the answer.
-    const cached = itemHref && request.method !== 'POST' ? await context.cached(itemHref) : undefined;
+    const cached = itemHref && request.method !== 'POST' ? await context.cached(itemHref).catch(() => undefined) : undefined;
     // Behind other writes to the item, the version this change applies to is
     // the one the write before it makes: its ETag is known only at replay.
     const etag = detect && !behind ? strongEtag(cached) : undefined;
+    const headers = live.filter(([name]) => !redact.has(name));
+    headers.push(['idempotency-key', keyHeader]);
+    if (etag) headers.push(['if-match', etag]);
     const entry: OutboxEntry = {
       id: crypto.randomUUID(),
-      key: keyHeader!.replace(/^"|"$/g, ''),
+      key: keyHeader.replace(/^"|"$/g, ''),
       group,
       priority: priorityOf(spec, request),
       method: request.method,
       url,
-      headers: etag ? [...headers, ['if-match', etag]] : headers,
+      headers,
+      borrows: borrows.length ? borrows : undefined,
       credentials: request.credentials,
       policy,
       state: 'pending',
@@ -130,48 +150,76 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
       chained: (detect && behind) || undefined,
     };
     try {
-      await enqueue(entry, body);
+      await enqueue(entry, body, epoch, record);
     } catch (error) {
-      if ((error as DOMException)?.name === 'QuotaExceededError') return notQueued(request, 507, 'storage is full (writes queued before it are kept)');
+      const name = (error as DOMException)?.name;
+      if (name === 'QuotaExceededError') return notQueued(request, 507, 'storage is full (writes queued before it are kept)');
+      // Cleared (log-out) while it was on its way: it is not saved, and the page is told so.
+      if (name === 'AbortError') return Response.error();
       throw error;
     }
+    // Committed: from here on the page gets its 202, whatever else fails (an
+    // app that saw an error would retry, under a new key).
     broadcast('queued', { entry: toSummary(entry) });
-    context.onQueued(entry);
-    return accepted(entry, request, context.fallbackUrl, item && (await representation(request.method, item, value, cached)));
+    try {
+      context.onQueued(entry);
+    } catch {}
+    let representation: unknown;
+    try {
+      representation = item && (await representationOf(request.method, item, value, cached));
+    } catch {}
+    return accepted(entry, request, context.fallbackUrl, representation);
   };
 
   /** The optimistic answer for a declared resource: what the item is now, locally (`base`: the cached item). */
-  const representation = async (method: string, at: { resource: Resource; id: string }, sent: unknown, base?: Response) => {
+  const representationOf = async (method: string, at: { resource: Resource; id: string }, sent: unknown, base?: Response) => {
     if (method === 'DELETE') return null;
     if (method === 'POST') return overlayItem(undefined, at.id, [{ method, id: at.id, body: sent }], at.resource);
     let value: unknown;
     try {
       value = base?.ok ? await base.json() : undefined;
     } catch {}
-    return overlayItem(value, at.id, await localWrites(at.resource.name), at.resource);
+    return overlayItem(value, at.id, await localWrites(at.resource.name, group), at.resource);
   };
 
   return inTurn(group, async () => {
-    if (await groupIsBusy(group)) return putInOutbox('behind earlier writes to its resource', undefined, true);
+    let busy = await groupIsBusy(group);
+    // Too big to be queued: it may go live only in order, once its group has drained.
+    if (busy && size > maxBodyBytes) busy = !(await context.drained(group, liveTimeoutMs));
+    if (busy) return putInOutbox('behind earlier writes to its resource', undefined, true);
+    const fingerprint = await fingerprintOf(context.clientId || request.referrer, request.method, url, body);
+    const start = await startWhenFree(group, fingerprint, keyHeader, liveTimeoutMs);
+    // A copy of a write another instance was sending: the same key, and the same entry if it was queued.
+    if (start.key && !request.headers.has('idempotency-key')) keyHeader = start.key;
+    if ('queued' in start) return accepted({ id: start.queued } as OutboxEntry, request, context.fallbackUrl);
+    if ('busy' in start) return putInOutbox('behind earlier writes to its resource', undefined, true);
+    const record = recordKey(group, fingerprint);
+    try {
+      return await sendLive(record);
+    } finally {
+      void endLiveSend(group, fingerprint).catch(() => {});
+    }
+  });
+
+  async function sendLive(record: string): Promise<Response> {
     let response: Response;
     try {
       response = await fetchWithin(
         new Request(url, {
           method: request.method,
-          headers,
+          headers: [...live, ['idempotency-key', keyHeader]],
           body,
           credentials: request.credentials,
           // A form post's redirect is the browser's to follow.
           redirect: request.mode === 'navigate' ? 'manual' : request.redirect,
         }),
-        timeoutMs,
+        liveTimeoutMs,
       );
     } catch (error) {
-      return putInOutbox(`${(error as Error).name}: ${(error as Error).message}`, {});
+      return putInOutbox(`${(error as Error).name}: ${(error as Error).message}`, {}, false, record);
     }
-    if (RETRYABLE.includes(response.status) || policy.retry.includes(response.status))
-      return putInOutbox(`HTTP ${response.status}`, { status: response.status, retryAfter: response.headers.get('retry-after') });
+    if (isRetryable(response.status, policy)) return putInOutbox(`HTTP ${response.status}`, { status: response.status, retryAfter: response.headers.get('retry-after') }, false, record);
     if (response.ok) void context.onNetworkSuccess(item);
     return response;
-  });
+  }
 }

@@ -16,7 +16,10 @@ import { rekeyed, toSummary } from './entry.js';
 import { handleWrite } from './intercept.js';
 import { createScheduler, report } from './scheduler.js';
 import { createResourceReplay } from './resource-replay.js';
-import { clearOutbox, countByState, findEntry, listEntries, oldestCreatedAt, refreshBusy, removeEntry, resumeAuth, saveEntry, saveWithBody } from './store.js';
+import { clearOutbox, countByState, findEntry, groupIsBusy, listEntries, oldestCreatedAt, refreshBusy, removeEntry, resumeAuth, saveEntry, saveWithBody } from './store.js';
+import { forgetCredentials, noteCredentials } from './credentials.js';
+import { BACKOFF_BASE_MS } from './outcome.js';
+import { endEpoch } from '../store/epoch.js';
 
 /** An error with a stable code, as data that crosses postMessage. */
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
@@ -68,6 +71,7 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
   });
   /** Explicit triggers (the page, Background Sync, a network success) are urgent: see Scheduler.syncNow. */
   const syncNow = () => scheduler.syncNow(true);
+  let lastHint = 0;
 
   async function status(): Promise<OutboxStatus> {
     const [counts, lastSyncAt, oldestPendingAt] = await Promise.all([countByState(), get<number>('lastSyncAt', metaStore), oldestCreatedAt()]);
@@ -83,11 +87,20 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     };
   }
 
-  /** Sends a parked, dead or waiting entry again now, from its first attempt. */
+  /**
+   * Sends a parked, dead or waiting entry again now, from its first attempt.
+   * A dead write that newer writes of its group went past would land on top
+   * of them, out of order: it becomes a conflict instead, showing both
+   * versions, and a person decides (resolve() then sends it as they say).
+   */
   async function retry(id: string): Promise<boolean> {
     const entry = await findEntry(id);
     if (!entry || entry.state === 'inflight') return false;
-    await saveEntry({ ...entry, state: 'pending', attempts: 0, nextAttemptAt: Date.now() });
+    if (entry.overtaken) {
+      await resources.park(entry, 'newer writes to it were delivered after this one failed; retried, it would undo them');
+      return true;
+    }
+    await saveEntry({ ...entry, state: 'pending', attempts: 0, nextAttemptAt: Date.now(), overtaken: undefined });
     syncNow().catch(report);
     return true;
   }
@@ -121,8 +134,17 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     return true;
   }
 
-  /** Log-out: nothing queued, overlaid, cached or remembered is left. */
+  /**
+   * Log-out: nothing queued, overlaid, cached or remembered is left. What is
+   * in flight is aborted and the running pass waited for; a write-back that
+   * began before (a replay's outcome, a live write falling back to the
+   * outbox, a revalidation, the feed's cursor) finds its epoch over and
+   * writes nothing (see epoch.ts).
+   */
   async function clear(): Promise<boolean> {
+    endEpoch();
+    forgetCredentials();
+    await scheduler.idle().catch(() => {});
     await clearOutbox();
     await refreshBusy();
     resources.forget();
@@ -147,8 +169,12 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
 
   return {
     syncNow,
-    /** Resolves when notices received so far have been applied (a message event waits for it). */
-    idle: () => changes.idle(),
+    /**
+     * Resolves when the notices received so far are applied and the passes
+     * started are over: an event that started work waits for it, or a
+     * browser may stop the idle worker half-way.
+     */
+    idle: () => Promise.all([changes.idle(), scheduler.idle()]).then(() => {}),
     /** A worker instance's first event: look for leftovers, respecting their backoff. */
     wake: () => scheduler.syncNow(),
     status,
@@ -158,8 +184,23 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
       if (!operation) throw coded('unknown-operation', `unknown operation "${String(request.op)}"`);
       return operation(request.args);
     },
-    handleWrite: (request: Request, spec: RouteSpec) =>
+    /** A request a route matched: credentials it carries may free writes waiting for them. */
+    noteRequest(request: Request, event: ExtendableEvent) {
+      if (noteCredentials(request)) event.waitUntil(resumeAuth(Date.now()).then((n) => (n ? syncNow() : undefined)).catch(report));
+    },
+    handleWrite: (request: Request, spec: RouteSpec, clientId: string) =>
       handleWrite(request, spec, {
+        clientId,
+        async drained(group, ms) {
+          const end = Date.now() + ms;
+          while (await groupIsBusy(group)) {
+            if (Date.now() > end) return false;
+            await syncNow();
+            if (scheduler.quiet) return false;
+            if (await groupIsBusy(group)) await new Promise((r) => setTimeout(r, 50));
+          }
+          return true;
+        },
         fallbackUrl: scope.registration.scope,
         resourceOf: (url, only) => resourceUrl(manifest.resources, url, only),
         async cached(url) {
@@ -182,9 +223,17 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
           if ((await resumeAuth(Date.now()).catch(() => 0)) || scheduler.hasWork) syncNow().catch(report);
         },
       }),
-    /** A successful network response anywhere is a hint that queued writes may go now. */
+    /**
+     * A successful network response anywhere is a hint that queued writes
+     * may go now: those that failed for want of a network, at most once per
+     * backoff floor (an app polling every 100 ms must not resend them 10
+     * times a second; writes the server refused keep their backoff).
+     */
     onNetworkSuccess(event: ExtendableEvent) {
-      if (scheduler.hasWork) event.waitUntil(syncNow());
+      const now = Date.now();
+      if (!scheduler.hasWork || now - lastHint < BACKOFF_BASE_MS) return;
+      lastHint = now;
+      event.waitUntil(syncNow());
     },
     async onSync(event: SyncEvent): Promise<void> {
       syncRequested = false;

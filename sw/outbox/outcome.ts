@@ -3,19 +3,24 @@ import type { ReplayPolicy } from './entry.js';
 
 export type Outcome = 'done' | 'retry' | 'conflict' | 'auth' | 'dead';
 
-/** Statuses retried everywhere; a route may add its own (`retryStatuses`). */
-export const RETRYABLE = [408, 429, 500, 502, 503, 504];
+/** Statuses retried everywhere; a route may add its own (`retryStatuses`). 501 is not: it will not work later either. */
+const RETRYABLE = [408, 429, 500, 502, 503, 504];
+
+/** Whether a status means "try again later, unchanged": the one definition, for live sends and replays. */
+export const isRetryable = (status: number, policy: Pick<ReplayPolicy, 'retry'>): boolean => RETRYABLE.includes(status) || policy.retry.includes(status);
 
 /** Classifies a status; `undefined` is a network error or a timeout. */
 export function classify(status: number | undefined, policy: ReplayPolicy): Outcome {
   if (status === undefined) return 'retry';
   // A route's own lists come first: a server that answers 409 for "same
   // idempotency key still in flight" wants 409 retried, not parked.
-  if (policy.retry.includes(status)) return 'retry';
+  if (isRetryable(status, policy)) return 'retry';
   if (policy.conflict.includes(status)) return 'conflict';
-  // 0 is an opaque redirect: replays do not follow redirects.
+  // Replays do not follow redirects (0 is the browser's opaque redirect): a
+  // 302 to a login page is a session that expired, not a write applied. The
+  // write waits, visible, like one refused with 401.
+  if (status === 0 || (status >= 300 && status < 400 && status !== 304)) return 'auth';
   if (status < 400) return 'done';
-  if (status === 408 || status === 429 || status >= 500) return 'retry';
   if (status === 401 || status === 403) return 'auth';
   return 'dead';
 }
@@ -29,6 +34,14 @@ export const BACKOFF_CAP_MS = 5 * 60 * 1000;
  */
 export const backoffMs = (attempts: number, random = Math.random, base = BACKOFF_BASE_MS, cap = BACKOFF_CAP_MS): number =>
   Math.floor(random() * Math.min(cap, base * 2 ** Math.max(0, attempts - 1)));
+
+/**
+ * A server's Retry-After, kept within [BACKOFF_BASE_MS, BACKOFF_CAP_MS]: a
+ * `Retry-After: 0` must not make the worker hammer the server, nor a ten-year
+ * one park a write beyond its TTL's reach. `fallback` when there is none.
+ */
+export const clampRetryAfter = (ms: number | undefined, fallback = BACKOFF_BASE_MS): number =>
+  ms === undefined ? fallback : Math.min(BACKOFF_CAP_MS, Math.max(BACKOFF_BASE_MS, ms));
 
 /** `Retry-After` as milliseconds from `now`: delay-seconds or an HTTP-date; undefined when absent or unreadable. */
 export function retryAfterMs(value: string | null, now: number): number | undefined {

@@ -6,23 +6,37 @@
  * lapses it is sent again, with the same Idempotency-Key.
  */
 import type { Outcome } from './outcome.js';
-import { backoffMs, classify, retryAfterMs } from './outcome.js';
+import { backoffMs, clampRetryAfter, classify, retryAfterMs } from './outcome.js';
+import { borrowCredentials } from './credentials.js';
 import { broadcast } from './broadcast.js';
 import type { OutboxEntry } from './entry.js';
 import { removeEntry, saveEntry, type Claimed } from './store.js';
+import { epochSignal } from '../store/epoch.js';
 
 /** How long an in-flight entry stays claimed without a renewal (renewed every third of it while the replay runs). */
 export const LEASE_MS = 15_000;
 
-/** fetch with a timeout; a timeout rejects like a network error. */
-export async function fetchWithin(request: Request, timeoutMs: number | undefined): Promise<Response> {
-  if (!timeoutMs) return fetch(request);
+/**
+ * fetch with a timeout; a timeout rejects like a network error. It is also
+ * aborted when the epoch ends (log-out) and by `signal` (a pass that lost
+ * its leases).
+ */
+export async function fetchWithin(request: Request, timeoutMs: number | undefined, signal?: AbortSignal): Promise<Response> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DOMException(`no response within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  const abort = (reason: unknown) => controller.abort(reason);
+  const timer = timeoutMs ? setTimeout(() => abort(new DOMException(`no response within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs) : undefined;
+  const unlink = [epochSignal(), signal].map((s) => {
+    if (!s) return () => {};
+    if (s.aborted) abort(s.reason);
+    const listener = () => abort(s.reason);
+    s.addEventListener('abort', listener);
+    return () => s.removeEventListener('abort', listener);
+  });
   try {
     return await fetch(request, { signal: controller.signal });
   } finally {
     clearTimeout(timer);
+    for (const u of unlink) u();
   }
 }
 
@@ -47,21 +61,28 @@ export interface ReplayContext {
 }
 
 /** Sends one claimed write and records its outcome; the caller claimed it (see store.claim). */
-export async function replayClaimed({ entry, body }: Claimed, context: ReplayContext, now = Date.now()): Promise<Outcome> {
+export async function replayClaimed({ entry, body }: Claimed, context: ReplayContext, signal?: AbortSignal, now = Date.now()): Promise<Outcome> {
   const expired = (at: number) =>
     entry.policy.ttlMs !== undefined && at - entry.createdAt > entry.policy.ttlMs && settle({ ...entry, state: 'dead', lastError: `expired: older than the route's ttlSeconds (${entry.lastError})` }, 'dead');
   const dead = expired(now);
   if (dead) return dead;
+  const headers = new Headers(entry.headers);
+  if (entry.borrows) {
+    const credentials = borrowCredentials(entry.url, entry.borrows);
+    // Not sent with no credentials (it would only be refused): it waits for the app's next request.
+    if (!credentials) return settle({ ...entry, state: 'auth', lastError: `waiting for the app's credentials (${entry.borrows.join(', ')})` }, 'auth');
+    for (const [name, value] of credentials) headers.set(name, value);
+  }
   entry.attempts++;
   let status: number | undefined;
   let response: Response | undefined;
-  const headers = new Headers(entry.headers);
   const etag = entry.chained && context.etags.get(`${entry.resource} ${entry.itemId}`);
   if (etag && !headers.has('if-match')) headers.set('if-match', etag);
   try {
     response = await fetchWithin(
       new Request(entry.url, { method: entry.method, headers, body, credentials: entry.credentials, redirect: 'manual' }),
       entry.policy.timeoutMs,
+      signal,
     );
     // A redirect is not followed: the write was accepted.
     status = response.type === 'opaqueredirect' ? 0 : response.status;
@@ -78,7 +99,7 @@ export async function replayClaimed({ entry, body }: Claimed, context: ReplayCon
       return settle({ ...entry, state: 'dead', lastError: `gave up after ${entry.attempts} attempts (${entry.lastError})` }, 'dead');
     const late = expired(at);
     if (late) return late;
-    entry.nextAttemptAt = at + (retryAfterMs(response?.headers.get('retry-after') ?? null, at) ?? backoffMs(entry.attempts));
+    entry.nextAttemptAt = at + clampRetryAfter(retryAfterMs(response?.headers.get('retry-after') ?? null, at), backoffMs(entry.attempts));
     return settle({ ...entry, state: 'pending' }, 'retry');
   }
   if (outcome === 'done') {

@@ -19,8 +19,9 @@ import { broadcast } from './broadcast.js';
 import { isLive, rekeyed, type OutboxEntry } from './entry.js';
 import type { Outcome } from './outcome.js';
 import type { ReplayContext } from './replay.js';
-import { rememberServerId, rewriteBody, strongEtag } from './resource-write.js';
-import { removeEntry, saveEntry, settleCreate } from './store.js';
+import { LOCAL_ID, rewriteBody, strongEtag } from './resource-write.js';
+import { chainEtag, readBody, removeEntry, saveEntry, settleCreate } from './store.js';
+import { epochSignal } from '../store/epoch.js';
 
 const PRECONDITIONS = ['if-match', 'if-none-match', 'if-unmodified-since', 'if-modified-since'];
 
@@ -66,30 +67,22 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
         if (serverId != null) {
           const localId = entry.itemId!;
           const id = String(serverId);
-          await settleCreate(entry, localId, id, (body) => rewriteBody(body, localId, serverId));
-          await rememberServerId(localId, id);
-          entry = { ...entry, itemId: id };
+          const contentType = (e: OutboxEntry) => e.headers.find(([n]) => n === 'content-type')?.[1] ?? null;
+          await settleCreate(entry, localId, id, (body, e) => rewriteBody(body, localId, serverId, contentType(e)), [LOCAL_ID(localId), id]);
+          entry = { ...entry, itemId: id, group: entry.group.split(encodeURIComponent(localId)).join(encodeURIComponent(id)) };
           renamed = true;
         }
       }
       const key = `${entry.resource} ${entry.itemId}`;
       if (etag) etags.set(key, etag);
       else etags.delete(key);
+      if (etag) await chainEtag(entry, etag).catch(() => {});
       touch(entry);
       return renamed;
     },
 
     async conflict(entry, body, status) {
-      const resource = find(entry.resource);
-      let server: unknown = null;
-      let serverEtag: string | undefined;
-      if (resource && entry.itemId !== undefined) {
-        try {
-          const current = await fetch(itemUrl(resource, entry.itemId), { credentials: entry.credentials, cache: 'no-store', headers: { accept: 'application/json' } });
-          serverEtag = strongEtag(current);
-          if (current.ok) server = await current.json();
-        } catch {}
-      }
+      const { server, serverEtag } = await serverVersion(entry);
       let policy = entry.policy.onConflict ?? 'manual';
       if (policy === 'newest-wins') policy = newest(entry, server) ?? 'manual';
       // Resent without preconditions and still refused: a person must decide.
@@ -97,27 +90,48 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
       const local = parseJson(body) ?? null;
       const lastError = `HTTP ${status}: conflict`;
       const tell = (resolution: 'parked' | 'server-wins' | 'client-wins') => broadcast('conflict', { id: entry.id, status, resolution, local, server });
-      let outcome: Outcome = 'conflict';
       if (policy === 'server-wins') {
         await removeEntry(entry.seq!);
         touch(entry);
         tell('server-wins');
-        outcome = 'done';
-      } else if (policy === 'client-wins') {
+        return 'done';
+      }
+      if (policy === 'client-wins') {
         await saveEntry({ ...entry, ...rekeyed(entry, PRECONDITIONS), forced: true, state: 'pending', nextAttemptAt: Date.now(), lastStatus: status, lastError });
         tell('client-wins');
-        outcome = 'retry';
-      } else {
-        await saveEntry({ ...entry, state: 'conflict', server, local, serverEtag, lastStatus: status, lastError });
-        tell('parked');
+        return 'retry';
       }
-      return outcome;
+      await saveEntry({ ...entry, state: 'conflict', server, local, serverEtag, lastStatus: status, lastError });
+      tell('parked');
+      return 'conflict';
     },
   };
+
+  /** The server's current version of the entry's item (fetched fresh), and its ETag. */
+  async function serverVersion(entry: OutboxEntry): Promise<{ server: unknown; serverEtag?: string }> {
+    const resource = find(entry.resource);
+    let server: unknown = null;
+    let serverEtag: string | undefined;
+    if (resource && entry.itemId !== undefined) {
+      try {
+        const current = await fetch(itemUrl(resource, entry.itemId), { credentials: entry.credentials, cache: 'no-store', headers: { accept: 'application/json' }, signal: epochSignal() });
+        serverEtag = strongEtag(current);
+        if (current.ok) server = await current.json();
+      } catch {}
+    }
+    return { server, serverEtag };
+  }
 
   return {
     context,
     touch,
+    /** Parks a write as a conflict a person settles (`why`: its lastError), with both versions. */
+    async park(entry: OutboxEntry, why: string): Promise<void> {
+      const [{ server, serverEtag }, body] = await Promise.all([serverVersion(entry), readBody(entry.seq!)]);
+      const local = parseJson(body) ?? null;
+      await saveEntry({ ...entry, state: 'conflict', server, local, serverEtag, overtaken: undefined, lastError: `conflict: ${why}` });
+      broadcast('conflict', { id: entry.id, status: entry.lastStatus ?? 0, resolution: 'parked', local, server });
+    },
     forget() {
       etags.clear();
       touched.clear();

@@ -4,7 +4,7 @@
  * place of a local one the server has since replaced, and If-Match from the
  * cached item so that a write made against an old version is caught.
  */
-import { get, set } from 'idb-keyval';
+import { get } from 'idb-keyval';
 import { isObject } from '../overlay/merge-patch.js';
 import { itemUrl, type ResourceUrl } from '../resources/resources.js';
 import { metaStore } from '../store/db.js';
@@ -20,11 +20,9 @@ export interface ResourceWrite {
   value?: unknown;
 }
 
-const LOCAL_ID = (id: string) => `local-id ${id}`;
+/** The meta key under which the server's id for a local one is remembered. */
+export const LOCAL_ID = (id: string): string => `local-id ${id}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-/** Records that the server named a locally created item `serverId`. */
-export const rememberServerId = (localId: string, serverId: string): Promise<void> => set(LOCAL_ID(localId), serverId, metaStore);
 
 /** The server's id for a local one it has replaced, if any (only UUIDs are looked up). */
 export const serverIdFor = async (id: string): Promise<string | undefined> => (UUID.test(id) ? get<string>(LOCAL_ID(id), metaStore) : undefined);
@@ -60,19 +58,49 @@ export const strongEtag = (response: Response | undefined): string | undefined =
   return etag && !etag.startsWith('W/') ? etag : undefined;
 };
 
-/**
- * Replaces a local id by the server's in a queued body: JSON values equal to
- * it (typed as the server gave it), or its text elsewhere. Undefined when the
- * body does not mention it.
- */
-export function rewriteBody(body: ArrayBuffer, localId: string, serverId: unknown): ArrayBuffer | undefined {
-  const text = new TextDecoder().decode(body);
-  if (!text.includes(localId)) return undefined;
-  let out: string;
-  try {
-    out = JSON.stringify(JSON.parse(text, (_, v: unknown) => (v === localId ? serverId : v)));
-  } catch {
-    out = text.split(localId).join(String(serverId));
+/** Where `needle` starts in `haystack`, from `from`; -1 when it is not there. */
+function indexOf(haystack: Uint8Array, needle: Uint8Array, from: number): number {
+  outer: for (let i = from; i <= haystack.length - needle.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
   }
-  return new TextEncoder().encode(out).buffer as ArrayBuffer;
+  return -1;
+}
+
+/** `bytes` with every `from` replaced by `to`, byte for byte; undefined when there is none. */
+function replaceBytes(bytes: Uint8Array, from: Uint8Array, to: Uint8Array): ArrayBuffer | undefined {
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (let i = indexOf(bytes, from, 0); i >= 0; i = indexOf(bytes, from, at)) {
+    parts.push(bytes.subarray(at, i), to);
+    at = i + from.length;
+  }
+  if (!parts.length) return undefined;
+  parts.push(bytes.subarray(at));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out.buffer;
+}
+
+/**
+ * Replaces a local id by the server's in a queued body, and nothing else:
+ * in JSON, each string value that is exactly the local id becomes the
+ * server's id as the server typed it (`"5f…"` → `42`); in a form-urlencoded
+ * body, the id's text. The rest of the bytes stay as they were: numbers are
+ * not re-serialised (a large integer keeps its digits), and a body of any
+ * other type (binary, multipart, text) is never touched. A local id is a
+ * UUID, ASCII, so a byte-level match cannot fall inside a multi-byte
+ * character. Undefined when the body does not change.
+ */
+export function rewriteBody(body: ArrayBuffer, localId: string, serverId: unknown, contentType: string | null): ArrayBuffer | undefined {
+  const type = contentType?.split(';')[0]!.trim().toLowerCase() ?? '';
+  const encode = (text: string) => new TextEncoder().encode(text);
+  const bytes = new Uint8Array(body);
+  if (type === 'application/json' || type.endsWith('+json')) return replaceBytes(bytes, encode(JSON.stringify(localId)), encode(JSON.stringify(serverId)));
+  if (type === 'application/x-www-form-urlencoded') return replaceBytes(bytes, encode(localId), encode(encodeURIComponent(String(serverId))));
+  return undefined;
 }

@@ -15,9 +15,9 @@ import { broadcast } from './broadcast.js';
 import { BACKOFF_BASE_MS } from './outcome.js';
 import type { OutboxEntry } from './entry.js';
 import { isLive } from './entry.js';
-import { LEASE_MS, replayClaimed, settled, type ReplayContext } from './replay.js';
+import { LEASE_MS, replayClaimed, settle, settled, type ReplayContext } from './replay.js';
 import { metaStore } from '../store/db.js';
-import { claim, listEntries, refreshBusy, release, renewLeases } from './store.js';
+import { claim, listEntries, refreshBusy, release, renewLeases, saveEntry } from './store.js';
 
 export const DEFAULT_CONCURRENCY = 6;
 
@@ -43,10 +43,56 @@ export interface Scheduler {
   readonly hasWork: boolean;
   /** Whether a recent pass found the network unreachable (its retry timer is backing off). */
   readonly quiet: boolean;
+  /** Resolves when the running passes are over (clear() waits for it). */
+  idle(): Promise<void>;
 }
 
+/**
+ * Whether an entry may be sent now. `urgent` also sends writes that are
+ * backing off after a network error (connectivity is back); not one that
+ * timed out (the server is slow, not unreachable) nor one the server answered.
+ */
 const due = (e: OutboxEntry, now: number, urgent: boolean) =>
-  (e.state === 'pending' && (e.nextAttemptAt <= now || (urgent && e.lastStatus === undefined))) || (e.state === 'inflight' && e.leaseUntil < now);
+  (e.state === 'pending' && (e.nextAttemptAt <= now || (urgent && e.lastStatus === undefined && !e.lastError?.startsWith('TimeoutError')))) ||
+  (e.state === 'inflight' && e.leaseUntil < now);
+
+const expiredAt = (e: OutboxEntry) => (e.policy.ttlMs === undefined ? Infinity : e.createdAt + e.policy.ttlMs);
+
+/**
+ * When the scheduler must look again: the earliest moment a group's head
+ * becomes due, or a waiting write's TTL runs out. A head that waits for a
+ * person or for credentials (conflict, auth) sets no timer: the event that
+ * frees it (resolve, the app's next request) starts a pass itself. Timing
+ * every waiting write instead of heads made a write behind a parked conflict
+ * re-arm the timer at 0 ms, forever.
+ */
+function nextWake(groups: Map<string, OutboxEntry[]>, blocked: (e: OutboxEntry) => boolean): number {
+  let at = Infinity;
+  for (const queue of groups.values()) {
+    const head = queue[0]!;
+    if (head.state === 'pending' && !blocked(head)) at = Math.min(at, head.nextAttemptAt);
+    if (head.state === 'inflight') at = Math.min(at, head.leaseUntil);
+    for (const e of queue) if (e.state === 'pending') at = Math.min(at, expiredAt(e));
+  }
+  return at;
+}
+
+/** The live entries by group, in order; and the local ids of creates the server has yet to name. */
+function groupsOf(entries: OutboxEntry[]) {
+  const groups = new Map<string, OutboxEntry[]>();
+  const localIds: string[] = [];
+  for (const e of entries) {
+    if (!isLive(e)) continue;
+    const queue = groups.get(e.group);
+    if (queue) queue.push(e);
+    else groups.set(e.group, [e]);
+    if (e.tempId && e.itemId) localIds.push(e.itemId);
+  }
+  // A write in another group whose URL names a still-local id (POST
+  // /todos/<local>/files) waits for that create: the server knows no such item yet.
+  const blocked = (e: OutboxEntry) => localIds.some((id) => id !== e.itemId && e.url.includes(id));
+  return { groups, blocked };
+}
 
 /**
  * `onPassEnd` hears, once a run of passes is over, every entry the outbox
@@ -74,15 +120,18 @@ export function createScheduler(
     const now = Date.now();
     const force = urgent;
     urgent = false;
-    const groups = new Map<string, OutboxEntry[]>();
-    for (const e of await listEntries()) {
-      if (!isLive(e)) continue;
-      const queue = groups.get(e.group);
-      if (queue) queue.push(e);
-      else groups.set(e.group, [e]);
+    const all = await listEntries();
+    // The TTL is checked here, for every waiting write, not only a group's
+    // head at its turn: one behind a parked conflict expires on time too.
+    const live: OutboxEntry[] = [];
+    for (const e of all) {
+      if (e.state === 'pending' && expiredAt(e) < now) await settle({ ...e, state: 'dead', lastError: `expired: older than the route's ttlSeconds (${e.lastError})` }, 'dead');
+      else live.push(e);
     }
+    const { groups, blocked } = groupsOf(live);
+    const deadSeqs = all.filter((e) => e.state === 'dead');
     const ready = [...groups.values()]
-      .filter((q) => due(q[0]!, now, force))
+      .filter((q) => due(q[0]!, now, force) && !blocked(q[0]!))
       .sort((a, b) => b[0]!.priority - a[0]!.priority || a[0]!.seq! - b[0]!.seq!);
     if (!ready.length) return;
 
@@ -91,24 +140,33 @@ export function createScheduler(
     broadcast('sync-start', { total });
     const inFlight = new Set<number>();
     let unreachable = false;
-    const renewal = setInterval(() => void renewLeases([...inFlight], Date.now() + LEASE_MS).catch(() => {}), LEASE_MS / 3);
+    let renamed = false;
+    // A fetch never outlives its lease: if the leases cannot be renewed,
+    // every send of the pass is aborted (another pass will claim them).
+    const lost = new AbortController();
+    const renewal = setInterval(() => void renewLeases([...inFlight], Date.now() + LEASE_MS).catch((error: unknown) => lost.abort(error)), LEASE_MS / 3);
     // A group's due entries are claimed together (one transaction, not one
     // per write), in runs of CLAIM_RUN to bound the bodies held in memory.
     const runGroup = async (queue: OutboxEntry[]) => {
-      for (let i = 0; i < queue.length && due(queue[i]!, now, force); ) {
+      for (let i = 0; i < queue.length && due(queue[i]!, now, force) && !blocked(queue[i]!); ) {
         const run: OutboxEntry[] = [];
         // A create the server will name ends a run: the writes behind it are
         // claimed afresh once their URLs and bodies carry the server's id.
-        while (run.length < CLAIM_RUN && i < queue.length && due(queue[i]!, now, force) && !run.at(-1)?.tempId) run.push(queue[i++]!);
+        while (run.length < CLAIM_RUN && i < queue.length && due(queue[i]!, now, force) && !blocked(queue[i]!) && !run.at(-1)?.tempId) run.push(queue[i++]!);
         const claimed = await claim(run.map((e) => e.seq!), Date.now() + LEASE_MS, Date.now());
         for (const c of claimed) inFlight.add(c.entry.seq!);
         for (let k = 0; k < claimed.length; k++) {
-          const outcome = await replayClaimed(claimed[k]!, context).finally(() => inFlight.delete(claimed[k]!.entry.seq!));
-          if (outcome === 'done') broadcast('sync-progress', { done: ++done, total });
-          else if (outcome !== 'dead') {
+          const { entry } = claimed[k]!;
+          const outcome = await replayClaimed(claimed[k]!, context, lost.signal).finally(() => inFlight.delete(entry.seq!));
+          if (outcome === 'done') {
+            broadcast('sync-progress', { done: ++done, total });
+            if (entry.tempId) renamed = true;
+            // Dead writes of the group that this one went past cannot be retried silently any more.
+            for (const d of deadSeqs) if (d.group === entry.group && d.seq! < entry.seq! && !d.overtaken) await saveEntry((d.overtaken = true, d));
+          } else if (outcome !== 'dead') {
             // A network error (not an answer): the connection is down, so no
             // other group is started in this pass.
-            if (outcome === 'retry' && claimed[k]!.entry.lastStatus === undefined) unreachable = true;
+            if (outcome === 'retry' && entry.lastStatus === undefined) unreachable = true;
             // The group waits: what it had claimed behind this one goes back in line.
             const rest = claimed.slice(k + 1);
             for (const c of rest) inFlight.delete(c.entry.seq!);
@@ -121,10 +179,16 @@ export function createScheduler(
       }
     };
     let next = 0;
+    let failure: unknown;
     try {
-      await Promise.all(Array.from({ length: Math.min(concurrency, ready.length) }, async () => {
-        while (next < ready.length && !unreachable) await runGroup(ready[next++]!);
-      }));
+      // Every lane runs to its end, whatever another's fails with: the
+      // leases are renewed until the last send of the pass has settled.
+      const lanes = await Promise.allSettled(
+        Array.from({ length: Math.min(concurrency, ready.length) }, async () => {
+          while (next < ready.length && !unreachable) await runGroup(ready[next++]!);
+        }),
+      );
+      failure = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected')?.reason;
       await settled();
     } finally {
       clearInterval(renewal);
@@ -134,8 +198,11 @@ export function createScheduler(
       quietStep = Math.min(MAX_TIMER_MS, quietStep * 2);
     } else quietStep = BACKOFF_BASE_MS;
     delivered += done;
+    // Writes that waited for a create the server has now named may go.
+    if (renamed) again = true;
     if (done) await set('lastSyncAt', Date.now(), metaStore);
     broadcast('sync-end', { done, remaining: total - done });
+    if (failure) throw failure;
   }
 
   async function loop(): Promise<void> {
@@ -153,12 +220,11 @@ export function createScheduler(
   async function afterPass(): Promise<void> {
     const all = await listEntries();
     await refreshBusy(all);
-    const remaining = all.filter((e) => e.state === 'pending' || e.state === 'inflight');
-    hasWork = remaining.length > 0;
-    if (hasWork) {
-      // While the worker lives, come back when the earliest retry is due.
-      scheduler.later(Math.min(...remaining.map((e) => (e.state === 'pending' ? e.nextAttemptAt : e.leaseUntil))) - Date.now());
-    }
+    hasWork = all.some((e) => e.state === 'pending' || e.state === 'inflight');
+    const { groups, blocked } = groupsOf(all);
+    const at = nextWake(groups, blocked);
+    // While the worker lives, come back when the earliest retry is due.
+    if (at < Infinity) scheduler.later(at - Date.now());
     onPassEnd?.(all, delivered);
     delivered = 0;
   }
@@ -176,6 +242,7 @@ export function createScheduler(
       return (running = loop());
     },
     later(ms) {
+      hasWork = true;
       // A running loop sets its own timer from what is left when it ends.
       if (running) return;
       const at = Math.max(quietUntil, Date.now() + Math.min(MAX_TIMER_MS, Math.max(0, ms)));
@@ -193,6 +260,7 @@ export function createScheduler(
     get quiet() {
       return quietUntil > Date.now();
     },
+    idle: () => running ?? Promise.resolve(),
   };
   return scheduler;
 }

@@ -7,6 +7,7 @@
  */
 import { promisifyRequest } from 'idb-keyval';
 import { BODIES, ENTRIES, META, openDatabase } from '../store/db.js';
+import { currentEpoch, isCurrent } from '../store/epoch.js';
 import { isLive, type EntryState, type OutboxEntry } from './entry.js';
 
 /**
@@ -48,24 +49,51 @@ function grouped<T>(commit: (batch: T[]) => Promise<void>): (item: T) => Promise
     });
 }
 
-const commitEnqueues = grouped<{ entry: OutboxEntry; body: ArrayBuffer | null }>(async (batch) => {
-  const t = await tx([ENTRIES, BODIES], 'readwrite', { durability: 'strict' });
+interface Enqueue {
+  entry: OutboxEntry;
+  body: ArrayBuffer | null;
+  epoch: number;
+  /** The record of its live send (live-sends.ts), marked queued in the same transaction. */
+  live?: string;
+  /** Set when the write began before a clear(): it is not stored. */
+  dropped?: boolean;
+}
+
+const commitEnqueues = grouped<Enqueue>(async (all) => {
+  // A write made before a log-out is not stored after it (see epoch.ts).
+  for (const w of all) w.dropped = !isCurrent(w.epoch);
+  const batch = all.filter((w) => !w.dropped);
+  if (!batch.length) return;
+  const t = await tx([ENTRIES, BODIES, META], 'readwrite', { durability: 'strict' });
   const entries = t.objectStore(ENTRIES);
   const bodies = t.objectStore(BODIES);
+  const meta = t.objectStore(META);
   for (const w of batch) {
     // The body is stored under the sequence the entry just got.
     entries.add(w.entry).onsuccess = (e) => {
       w.entry.seq = (e.target as IDBRequest<number>).result;
       bodies.add(w.body, w.entry.seq);
     };
+    // A copy of this write dispatched to another instance is answered from this entry, not queued again.
+    if (w.live) {
+      const record = meta.get(w.live);
+      record.onsuccess = () => record.result && meta.put({ ...record.result, queued: w.entry.id }, w.live);
+    }
   }
   await promisifyRequest(t);
   const groups = await (busy ??= loadBusy());
   for (const w of batch) for (const g of busyGroups([w.entry])) groups.add(g);
 });
 
-/** Stores a write durably; resolves once committed (the entry then has its `seq`). */
-export const enqueue = (entry: OutboxEntry, body: ArrayBuffer | null): Promise<void> => commitEnqueues({ entry, body });
+/**
+ * Stores a write durably; resolves once committed (the entry then has its
+ * `seq`). `epoch`: when the write began; one begun before a clear() is refused.
+ */
+export async function enqueue(entry: OutboxEntry, body: ArrayBuffer | null, epoch = currentEpoch(), live?: string): Promise<void> {
+  const item: Enqueue = { entry, body, epoch, live };
+  await commitEnqueues(item);
+  if (item.dropped) throw new DOMException('the outbox was cleared (log-out) while this write was on its way', 'AbortError');
+}
 
 /**
  * The groups with live entries (waiting, in flight, conflicted, parked for
@@ -117,6 +145,11 @@ export async function findEntry(id: string): Promise<OutboxEntry | undefined> {
   return promisifyRequest((await tx([ENTRIES], 'readonly')).objectStore(ENTRIES).index('id').get(id) as IDBRequest<OutboxEntry | undefined>);
 }
 
+/** One entry's stored body. */
+export async function readBody(seq: number): Promise<ArrayBuffer | null> {
+  return ((await promisifyRequest((await tx([BODIES], 'readonly')).objectStore(BODIES).get(seq))) as ArrayBuffer | undefined) ?? null;
+}
+
 export interface Claimed {
   entry: OutboxEntry;
   body: ArrayBuffer | null;
@@ -149,11 +182,25 @@ export async function claim(seqs: number[], leaseUntil: number, now: number): Pr
   return claimed;
 }
 
+/**
+ * Every write-back of an entry held in memory goes through this fence: it is
+ * put only if the store still holds that very entry. An entry discarded, or
+ * emptied by clear(), while its replay waited for an answer stays gone.
+ */
+function putIfPresent(entries: IDBObjectStore, entry: OutboxEntry, then?: () => void): void {
+  const request = entries.get(entry.seq!);
+  request.onsuccess = () => {
+    if ((request.result as OutboxEntry | undefined)?.id !== entry.id) return;
+    entries.put(entry);
+    then?.();
+  };
+}
+
 /** Puts claimed entries that were not sent back in line (their group stopped before them). */
 export async function release(claimed: Claimed[]): Promise<void> {
   if (!claimed.length) return;
   const t = await tx([ENTRIES], 'readwrite', RELAXED);
-  for (const { entry } of claimed) t.objectStore(ENTRIES).put({ ...entry, state: 'pending', leaseUntil: 0 });
+  for (const { entry } of claimed) putIfPresent(t.objectStore(ENTRIES), { ...entry, state: 'pending', leaseUntil: 0 });
   await promisifyRequest(t);
 }
 
@@ -171,10 +218,10 @@ export async function renewLeases(seqs: number[], leaseUntil: number): Promise<v
   await promisifyRequest(t);
 }
 
-/** Writes an entry's new state (after an outcome, a retry or a resolution). */
+/** Writes an entry's new state (after an outcome, a retry or a resolution), if it is still there. */
 export async function saveEntry(entry: OutboxEntry): Promise<void> {
   const t = await tx([ENTRIES], 'readwrite', RELAXED);
-  t.objectStore(ENTRIES).put(entry);
+  putIfPresent(t.objectStore(ENTRIES), entry);
   await promisifyRequest(t);
 }
 
@@ -202,10 +249,12 @@ export async function resumeAuth(now: number): Promise<number> {
   return parked.length;
 }
 
-/** A declared resource's live writes in order, with their bodies: what the overlay applies. */
-export async function resourceWrites(resource: string): Promise<Claimed[]> {
+/** A declared resource's live writes in order, with their bodies: what the overlay applies (`group`: one item's). */
+export async function resourceWrites(resource: string, group?: string): Promise<Claimed[]> {
   const t = await tx([ENTRIES, BODIES], 'readonly');
-  const entries = ((await promisifyRequest(t.objectStore(ENTRIES).index('resource').getAll(resource))) as OutboxEntry[]).filter(isLive);
+  const index = t.objectStore(ENTRIES).index(group === undefined ? 'resource' : 'group');
+  const all = (await promisifyRequest(index.getAll(group ?? resource))) as OutboxEntry[];
+  const entries = all.filter((e) => isLive(e) && e.resource === resource);
   const bodies = await Promise.all(entries.map((e) => promisifyRequest(t.objectStore(BODIES).get(e.seq!)) as Promise<ArrayBuffer | null>));
   return entries.map((entry, i) => ({ entry, body: bodies[i]! }));
 }
@@ -213,33 +262,36 @@ export async function resourceWrites(resource: string): Promise<Claimed[]> {
 /** Writes an entry and a new body for it together (a conflict settled by `replace`). */
 export async function saveWithBody(entry: OutboxEntry, body: ArrayBuffer | null): Promise<void> {
   const t = await tx([ENTRIES, BODIES], 'readwrite', { durability: 'strict' });
-  t.objectStore(ENTRIES).put(entry);
-  t.objectStore(BODIES).put(body, entry.seq);
+  putIfPresent(t.objectStore(ENTRIES), entry, () => t.objectStore(BODIES).put(body, entry.seq));
   await promisifyRequest(t);
 }
 
 /**
  * A create with a local id was delivered and the server named the item
- * `serverId`: in one transaction, the create leaves the outbox and every
- * later write that used the local id (in its URL, its group or its body)
- * uses the server's from now on. `rewrite` maps a body to its new bytes, or
- * undefined when the body does not mention the local id.
+ * `serverId`: in one transaction, the create leaves the outbox, every later
+ * write that used the local id (in its URL, its group or its body) uses the
+ * server's from now on, and the pair is remembered (`remember`: its meta key
+ * and value) for requests that still use the local id. A crash cannot leave
+ * one without the others. `rewrite` maps a write's body to its new bytes, or
+ * undefined when it does not change.
  */
 export async function settleCreate(
   create: OutboxEntry,
   localId: string,
   serverId: string,
-  rewrite: (body: ArrayBuffer) => ArrayBuffer | undefined,
+  rewrite: (body: ArrayBuffer, entry: OutboxEntry) => ArrayBuffer | undefined,
+  remember: [string, string],
 ): Promise<void> {
-  const t = await tx([ENTRIES, BODIES], 'readwrite', { durability: 'strict' });
+  const t = await tx([ENTRIES, BODIES, META], 'readwrite', { durability: 'strict' });
   const entries = t.objectStore(ENTRIES);
   const bodies = t.objectStore(BODIES);
   entries.delete(create.seq!);
   bodies.delete(create.seq!);
+  t.objectStore(META).put(remember[1], remember[0]);
   const later = (await promisifyRequest(entries.getAll(IDBKeyRange.lowerBound(create.seq!, true)))) as OutboxEntry[];
   for (const entry of later) {
     const body = (await promisifyRequest(bodies.get(entry.seq!))) as ArrayBuffer | null;
-    const bytes = body && rewrite(body);
+    const bytes = body && rewrite(body, entry);
     if (bytes) {
       bodies.put(bytes, entry.seq);
       entry.bodyBytes = bytes.byteLength;
@@ -252,6 +304,21 @@ export async function settleCreate(
   }
   await promisifyRequest(t);
   await refreshBusy();
+}
+
+/**
+ * A write was delivered and the server gave its item a new strong ETag: the
+ * next write queued behind it on the item is made against that version, so
+ * its If-Match is stored with it now (a restarted worker must not send it
+ * without a precondition).
+ */
+export async function chainEtag(delivered: OutboxEntry, etag: string): Promise<void> {
+  const t = await tx([ENTRIES], 'readwrite', RELAXED);
+  const entries = t.objectStore(ENTRIES);
+  const group = (await promisifyRequest(entries.index('group').getAll(delivered.group))) as OutboxEntry[];
+  const next = group.find((e) => e.seq! > delivered.seq! && isLive(e));
+  if (next?.chained && next.itemId === delivered.itemId) entries.put({ ...next, chained: undefined, headers: [...next.headers.filter(([n]) => n !== 'if-match'), ['if-match', etag]] });
+  await promisifyRequest(t);
 }
 
 /** Empties the outbox and forgets the local ids the server replaced (log-out); the stored manifest stays. */

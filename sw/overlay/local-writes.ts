@@ -15,8 +15,11 @@ export function parseJson(body: ArrayBuffer | null | undefined): unknown {
 
 export const toLocalWrite = ({ entry, body }: Claimed): LocalWrite => ({ method: entry.method, id: entry.itemId!, body: parseJson(body) });
 
-/** The resource's live writes in order; no storage read when it has none. */
-export async function localWrites(resource: string): Promise<LocalWrite[]> {
+/**
+ * The resource's live writes in order (`group`: one item's only, without
+ * reading the other items' bodies); no storage read when it has none.
+ */
+export async function localWrites(resource: string, group?: string): Promise<LocalWrite[]> {
   if (!(await resourceIsBusy(resource))) return [];
-  return (await resourceWrites(resource)).filter((c) => c.entry.itemId !== undefined).map(toLocalWrite);
+  return (await resourceWrites(resource, group)).filter((c) => c.entry.itemId !== undefined).map(toLocalWrite);
 }

@@ -10,13 +10,14 @@ import { stamped } from '../cache/expiration.js';
 import { mayStore } from '../cache/store-policy.js';
 import { broadcast } from '../outbox/broadcast.js';
 import { getScope } from '../scope.js';
+import { currentEpoch, epochSignal, isCurrent } from '../store/epoch.js';
 import { itemUrl, type Resource } from './resources.js';
 
 /** The cache a GET of `url` is kept in, by its route; undefined when no cached route serves it. */
 export type CacheLookup = (url: string) => { name: string; options: CacheOptions } | undefined;
 
 /** Refetches one cached entry; returns whether the cache changed. */
-async function refresh(cache: Cache, request: Request, options: CacheOptions): Promise<boolean> {
+async function refresh(cache: Cache, request: Request, options: CacheOptions, epoch: number): Promise<boolean> {
   const cached = await cache.match(request);
   if (!cached) return false;
   const headers = new Headers();
@@ -26,11 +27,12 @@ async function refresh(cache: Cache, request: Request, options: CacheOptions): P
   if (modified) headers.set('if-modified-since', modified);
   let response: Response;
   try {
-    response = await fetch(request.url, { headers, credentials: request.credentials, cache: 'no-store' });
+    response = await fetch(request.url, { headers, credentials: request.credentials, cache: 'no-store', signal: epochSignal() });
   } catch {
     return false;
   }
-  if (response.status === 304) return false;
+  // After a log-out nothing from before it is cached again.
+  if (response.status === 304 || !isCurrent(epoch)) return false;
   if (response.status === 404 || response.status === 410) return cache.delete(request);
   if (!mayStore(options, response)) return false;
   await cache.put(request, stamped(response));
@@ -44,6 +46,7 @@ async function refresh(cache: Cache, request: Request, options: CacheOptions): P
  */
 export async function revalidate(resource: Resource, ids: Iterable<string>, cacheOf: CacheLookup): Promise<void> {
   const { caches } = getScope();
+  const epoch = currentEpoch();
   const announce = async (work: Promise<string | false>[]) => {
     const urls = (await Promise.all(work)).filter((u): u is string => !!u);
     if (urls.length) broadcast('cache-updated', { urls });
@@ -51,17 +54,17 @@ export async function revalidate(resource: Resource, ids: Iterable<string>, cach
   const items = [...ids].map(async (id) => {
     const url = itemUrl(resource, id);
     const at = cacheOf(url);
-    return !!at && (await refresh(await caches.open(at.name), new Request(url), at.options)) && url;
+    return !!at && isCurrent(epoch) && (await refresh(await caches.open(at.name), new Request(url), at.options, epoch)) && url;
   });
   const lists = async () => {
     const at = cacheOf(resource.origin + resource.spec.collection);
-    if (!at) return;
+    if (!at || !isCurrent(epoch)) return;
     const cache = await caches.open(at.name);
     const work: Promise<string | false>[] = [];
     for (const request of await cache.keys()) {
       const url = new URL(request.url);
       if (url.origin === resource.origin && execPattern(resource.collection, url.pathname))
-        work.push(refresh(cache, request, at.options).then((changed) => changed && request.url));
+        work.push(refresh(cache, request, at.options, epoch).then((changed) => changed && request.url));
     }
     await announce(work);
   };

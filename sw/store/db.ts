@@ -15,7 +15,13 @@
 import type { UseStore } from 'idb-keyval';
 import { getScope } from '../scope.js';
 
-const DB_NAME = 'offline-outbox';
+/**
+ * One database per registration (scope): two apps on one origin, each with
+ * its own worker, never see, replay or clear each other's writes, and each
+ * keeps its own change-feed state. Decision: no migration from the single
+ * `offline-outbox` database of 0.1, which was never published.
+ */
+const dbName = () => `offline-outbox ${getScope().registration.scope}`;
 const DB_VERSION = 2;
 export const META = 'meta';
 export const ENTRIES = 'entries';
@@ -39,7 +45,7 @@ function upgrade(db: IDBDatabase, oldVersion: number, upgrading: IDBTransaction)
 
 export function openDatabase(): Promise<IDBDatabase> {
   connection ??= new Promise<IDBDatabase>((resolve, reject) => {
-    const request = getScope().indexedDB.open(DB_NAME, DB_VERSION);
+    const request = getScope().indexedDB.open(dbName(), DB_VERSION);
     request.onupgradeneeded = (event) => upgrade(request.result, event.oldVersion, request.transaction!);
     request.onsuccess = () => {
       const db = request.result;
