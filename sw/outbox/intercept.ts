@@ -14,7 +14,7 @@ import { toSummary, type OutboxEntry, type ReplayPolicy } from './entry.js';
 import { clampRetryAfter, isRetryable, retryAfterMs } from './outcome.js';
 import { fetchWithin } from './replay.js';
 import { prepareResourceWrite, strongEtag } from './resource-write.js';
-import { enqueue, groupIsBusy } from './store.js';
+import { enqueue, groupIsBusy, namesLocalId } from './store.js';
 import { CREDENTIAL_HEADERS } from './credentials.js';
 import { endLiveSend, fingerprintOf, recordKey, startWhenFree } from './live-sends.js';
 import { currentEpoch } from '../store/epoch.js';
@@ -183,7 +183,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
   };
 
   return inTurn(group, async () => {
-    let busy = await groupIsBusy(group);
+    let busy = (await groupIsBusy(group)) || (await namesLocalId(url));
     // Too big to be queued: it may go live only in order, once its group has drained.
     if (busy && size > maxBodyBytes) busy = !(await context.drained(group, liveTimeoutMs));
     if (busy) return putInOutbox('behind earlier writes to its resource', undefined, true);

@@ -129,7 +129,7 @@ export function createScheduler(
       else live.push(e);
     }
     const { groups, blocked } = groupsOf(live);
-    const deadSeqs = all.filter((e) => e.state === 'dead');
+    const dead = all.filter((e) => e.state === 'dead');
     const ready = [...groups.values()]
       .filter((q) => due(q[0]!, now, force) && !blocked(q[0]!))
       .sort((a, b) => b[0]!.priority - a[0]!.priority || a[0]!.seq! - b[0]!.seq!);
@@ -162,8 +162,9 @@ export function createScheduler(
             broadcast('sync-progress', { done: ++done, total });
             if (entry.tempId) renamed = true;
             // Dead writes of the group that this one went past cannot be retried silently any more.
-            for (const d of deadSeqs) if (d.group === entry.group && d.seq! < entry.seq! && !d.overtaken) await saveEntry((d.overtaken = true, d));
-          } else if (outcome !== 'dead') {
+            for (const d of dead) if (d.group === entry.group && d.seq! < entry.seq! && !d.overtaken) await saveEntry((d.overtaken = true, d));
+          } else if (outcome === 'dead') dead.push({ ...entry, state: 'dead' });
+          else {
             // A network error (not an answer): the connection is down, so no
             // other group is started in this pass.
             if (outcome === 'retry' && entry.lastStatus === undefined) unreachable = true;

@@ -105,11 +105,21 @@ export async function enqueue(entry: OutboxEntry, body: ArrayBuffer | null, epoc
 let busy: Promise<Set<string>> | undefined;
 
 /** Live groups, and `"\0" + resource` for each declared resource with live writes (the overlay's fast path). */
-const busyGroups = (entries: OutboxEntry[]) => new Set(entries.filter(isLive).flatMap((e) => (e.resource ? [e.group, `\0${e.resource}`] : [e.group])));
+const busyGroups = (entries: OutboxEntry[]) =>
+  new Set(entries.filter(isLive).flatMap((e) => [e.group, ...(e.resource ? [`\0${e.resource}`] : []), ...(e.tempId ? [`\u0001${e.itemId}`] : [])]));
 const loadBusy = async () => busyGroups(await listEntries());
 
 export async function groupIsBusy(group: string): Promise<boolean> {
   return (await (busy ??= loadBusy())).has(group);
+}
+
+/**
+ * Whether `url` names the local id of a create the server has yet to name
+ * (`POST /todos/<local>/files`): such a write waits for that create.
+ */
+export async function namesLocalId(url: string): Promise<boolean> {
+  for (const key of await (busy ??= loadBusy())) if (key[0] === '\u0001' && url.includes(key.slice(1))) return true;
+  return false;
 }
 
 /** Whether a declared resource has writes the overlay must apply (no storage read when it has none). */

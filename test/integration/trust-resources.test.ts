@@ -1,0 +1,170 @@
+/**
+ * Issue 9's defects in declared resources' writes, and across worker
+ * instances and scopes: each test failed before its fix.
+ */
+import { HttpResponse } from 'msw';
+import { describe, expect, it, vi } from 'vitest';
+import type { OutboxEvent } from '../../common/messages.js';
+import { ask, entries, importWorker, installWorker, ORIGIN, outboxSuite, send, status, syncNow, until } from '../support/outbox-harness.js';
+import { restartWorker, startWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
+
+const manifest = {
+  version: 1,
+  routes: [
+    { match: '/api/todos/:id', methods: ['GET'], cache: { strategy: 'network-first' } },
+    { match: '/api/todos', methods: ['POST'], queue: {}, resource: 'todos' },
+    { match: '/api/todos/:id', methods: ['PUT', 'PATCH', 'DELETE'], queue: {}, resource: 'todos' },
+    { match: '/api/todos/:id/files', methods: ['POST'], queue: {} },
+    { match: '/api/notes/:id', methods: ['POST', 'PUT'], queue: {} },
+  ],
+  resources: { todos: { collection: '/api/todos', item: '/api/todos/:id', ids: 'server' } },
+};
+
+let scope: ServiceWorkerScope;
+const net = outboxSuite(manifest, () => scope);
+const json = (method: string, value: unknown) => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) });
+const writes = () => net.received.filter((r) => r.method !== 'GET');
+const path = (r: { path: string }) => r.path;
+
+describe('server ids (defect 5)', () => {
+  it('a write in another group whose URL names a still-local id waits for the create, and goes with the server id', async () => {
+    scope = await installWorker();
+    net.online = false;
+    const created = await send(scope, '/api/todos', json('POST', { title: 't' }));
+    const local = JSON.parse(created.text!).id as string;
+    expect((await send(scope, `/api/todos/${local}/files`, json('POST', { name: 'f' }))).status).toBe(202);
+    net.online = true;
+    net.behave((request) => (new URL(request.url).pathname === '/api/todos' ? HttpResponse.json({ id: 7, title: 't' }, { status: 201 }) : undefined));
+    await syncNow(scope);
+    await until(async () => (await status(scope)).pending === 0, 5000, 'both delivered');
+    expect(writes().map(path)).toEqual(['/api/todos', '/api/todos/7/files']);
+  });
+
+  it('online, a write naming the local id of a create still waiting is queued behind it, not sent to a 404', async () => {
+    scope = await installWorker();
+    net.online = false;
+    const local = JSON.parse((await send(scope, '/api/todos', json('POST', { title: 't' }))).text!).id as string;
+    net.online = true;
+    net.behave(() => new HttpResponse(null, { status: 503 }));
+    expect((await send(scope, `/api/todos/${local}/files`, json('POST', { name: 'f' }))).status).toBe(202);
+    expect(writes()).toEqual([]);
+  });
+});
+
+describe('the page always gets its 202 once the write is committed (defect 6)', () => {
+  it('a failure reading the local writes for the answer does not reach the page as an error', async () => {
+    scope = await installWorker();
+    net.online = false;
+    // Reading bodies for the optimistic answer fails; the write was already stored.
+    const IDB = (globalThis as unknown as { IDBDatabase: typeof IDBDatabase }).IDBDatabase;
+    const transaction = IDB.prototype.transaction;
+    vi.spyOn(IDB.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, stores: string | string[], mode?: IDBTransactionMode, options?: IDBTransactionOptions) {
+      if (mode !== 'readwrite' && [stores].flat().includes('bodies')) throw new DOMException('disk gone', 'UnknownError');
+      return transaction.call(this, stores, mode, options);
+    });
+    const r = await send(scope, '/api/todos/1', json('PUT', { title: 'x' }));
+    expect(r.status).toBe(202);
+    vi.restoreAllMocks();
+    expect(await entries(scope)).toMatchObject([{ method: 'PUT', state: 'pending' }]);
+  });
+});
+
+describe('a dead write retried after newer writes of its item went (defect 8)', () => {
+  it('becomes a conflict showing both versions, instead of landing on top of them', async () => {
+    scope = await installWorker();
+    net.online = false;
+    const first = (await send(scope, '/api/notes/1', { method: 'PUT', body: 'old' })).headers['x-outbox-queued']!;
+    await send(scope, '/api/notes/1', { method: 'PUT', body: 'new' });
+    net.online = true;
+    net.behave((request, attempt) => (attempt === 1 && writes().length === 0 ? new HttpResponse(null, { status: 400 }) : undefined));
+    await syncNow(scope);
+    expect(writes()).toHaveLength(2);
+    expect((await entries(scope)).map((e) => e.state)).toEqual(['dead']);
+    const heard: OutboxEvent[] = [];
+    const channel = new BroadcastChannel('offline-outbox');
+    channel.onmessage = (e: MessageEvent) => heard.push(e.data as OutboxEvent);
+    try {
+      expect(await ask(scope, 'retry', { id: first })).toBe(true);
+      await syncNow(scope);
+      await until(() => heard.some((e) => e.type === 'conflict'), 2000, 'the conflict event');
+    } finally {
+      channel.close();
+    }
+    expect(writes()).toHaveLength(2);
+    expect(await entries(scope)).toMatchObject([{ id: first, state: 'conflict' }]);
+    expect(heard.find((e) => e.type === 'conflict')).toMatchObject({ id: first, resolution: 'parked' });
+  });
+});
+
+describe('the chained If-Match survives a worker restart (defect 10)', () => {
+  it('the write behind a delivered one is sent with the ETag that one got, after a restart too', async () => {
+    scope = await installWorker();
+    net.behave(() => HttpResponse.json({ id: 1, title: 'v1' }, { headers: { etag: '"v1"' } }));
+    await (await scope.fetch('/api/todos/1')).done;
+    net.online = false;
+    await send(scope, '/api/todos/1', json('PUT', { id: 1, title: 'a' }));
+    await send(scope, '/api/todos/1', json('PUT', { id: 1, title: 'b' }));
+    net.online = true;
+    const ifMatch: (string | null)[] = [];
+    net.behave((request) => {
+      if (request.method !== 'PUT') return HttpResponse.json({ id: 1, title: 'a' }, { headers: { etag: '"v2"' } });
+      ifMatch.push(request.headers.get('if-match'));
+      // The first is applied (new ETag); the second's answer never comes: the worker dies waiting.
+      return ifMatch.length === 1 ? HttpResponse.json({ id: 1, title: 'a' }, { headers: { etag: '"v2"' } }) : new Promise(() => {});
+    });
+    void syncNow(scope).catch(() => {});
+    await until(() => ifMatch.length === 2, 5000, 'the second write is at the server');
+    scope = await restartWorker(scope, importWorker);
+    net.behave((request) => (request.method === 'PUT' && ifMatch.push(request.headers.get('if-match')), HttpResponse.json({ id: 1, title: 'b' }, { headers: { etag: '"v3"' } })));
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 16_000); // its lease lapsed
+    await syncNow(scope);
+    expect(ifMatch).toEqual(['"v1"', '"v2"', '"v2"']);
+  });
+});
+
+describe('a live write re-dispatched to a fresh worker (defect 7)', () => {
+  it('carries the same Idempotency-Key as the copy the stopped worker was sending', async () => {
+    scope = await installWorker();
+    const keys: (string | null)[] = [];
+    net.behave((request) => (keys.push(request.headers.get('idempotency-key')), new Promise(() => {})));
+    const page = scope.clients.addWindow({ url: '/' });
+    void scope.fetch('/api/notes/1', { method: 'POST', body: 'x', clientId: page.id }).catch(() => {});
+    await until(() => keys.length === 1, 5000, 'the first copy is at the server');
+    // The browser stops the worker mid-send and gives the same fetch to a new instance.
+    scope = await restartWorker(scope, importWorker);
+    net.behave((request) => (keys.push(request.headers.get('idempotency-key')), HttpResponse.json({}, { status: 201 })));
+    const again = await scope.fetch('/api/notes/1', { method: 'POST', body: 'x', clientId: page.id });
+    expect(again.response!.status).toBe(201);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+    // A later, separate write with the same body is a new write: a new key.
+    await (await scope.fetch('/api/notes/1', { method: 'POST', body: 'x', clientId: page.id })).done;
+    expect(keys[2]).not.toBe(keys[0]);
+  });
+});
+
+describe('one database per scope (defect 4)', () => {
+  it("one scope's clear() and replays leave another scope's writes alone", async () => {
+    const factory = new (await import('fake-indexeddb')).IDBFactory();
+    const start = async (name: string) => {
+      const s = await startWorker({ scriptUrl: `${ORIGIN}/${name}/sw.js?manifest=/offline.manifest.json`, indexedDB: factory }, importWorker);
+      await s.install();
+      await s.activate();
+      return s;
+    };
+    scope = await start('a');
+    net.online = false;
+    await send(scope, '/api/notes/1', { body: 'from a' });
+    net.online = true;
+    await scope.teardown();
+    scope = await start('b');
+    expect(await entries(scope)).toEqual([]);
+    await syncNow(scope);
+    expect(await ask(scope, 'clear')).toBe(true);
+    expect(writes()).toEqual([]);
+    await scope.teardown();
+    scope = await start('a');
+    await syncNow(scope);
+    expect(writes().map((w) => new TextDecoder().decode(w.body))).toEqual(['from a']);
+  });
+});
