@@ -140,7 +140,14 @@ export function connectOutbox({ timeoutMs = 10_000 }: ConnectOptions = {}): Outb
         if (isOutboxEvent(data) && (type === '*' || data.type === type)) listener(data);
       };
       target.addEventListener('message', handler);
-      return () => target.removeEventListener('message', handler);
+      // Events that carry the app's data (conflicts) come from the worker to the pages of its scope only.
+      const sw = navigator.serviceWorker as ServiceWorkerContainer | undefined;
+      sw?.addEventListener('message', handler as EventListener);
+      sw?.startMessages();
+      return () => {
+        target.removeEventListener('message', handler);
+        sw?.removeEventListener('message', handler as EventListener);
+      };
     },
     close() {
       channel?.close();

@@ -10,7 +10,7 @@ import { checkManifest, fetchManifest } from './manifest/load-manifest.js';
 import { readManifest, writeManifest } from './manifest/manifest-store.js';
 import type { Manifest } from './manifest/types.js';
 import { compileRoutes, findRoute, type CompiledRoute, type RouteMatch, type RouteTable } from './routing/route-table.js';
-import { broadcast } from './outbox/broadcast.js';
+import { broadcast, inScope } from './outbox/broadcast.js';
 import { createOutbox, SYNC_TAG, type OutboxManifest, type OutboxOptions } from './outbox/outbox.js';
 import { serverIdFor } from './outbox/resource-write.js';
 import { readWithOverlay } from './overlay/read.js';
@@ -188,12 +188,17 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
     const { data } = event;
     const port = event.ports[0];
     if (!isOutboxRequest(data) || !port) return;
+    // Only pages inside this registration's scope may list, settle or clear its writes, or hand it notices.
+    if (!inScope(event.source as Client | null)) {
+      port.postMessage({ ok: false, error: { code: 'out-of-scope', message: `offline-outbox: only pages under ${scope.registration.scope} may ask this worker` } } satisfies OutboxReply);
+      return;
+    }
     wake(event);
     event.waitUntil(
       // A restarted worker may still be reading its manifest (resources, the feed).
       ready.then(() => outbox.answer(data)).then(
         (value): OutboxReply => ({ ok: true, value: value as never }),
-        (error: { code?: string; message?: string }): OutboxReply => ({ ok: false, error: { code: error.code ?? 'worker-error', message: String(error.message ?? error) } }),
+        (error: { code?: unknown; message?: unknown }): OutboxReply => ({ ok: false, error: { code: typeof error?.code === 'string' ? error.code : 'worker-error', message: String(error?.message ?? error) } }),
       )
         .then((reply) => port.postMessage(reply))
         // Notices are answered at once and applied after: the worker stays up for that.

@@ -121,7 +121,7 @@ function object(fields: Record<string, Field>): Check {
     if (!isObject(v)) return expected(is, p, 'an object', v);
     const before = is.length;
     const at = (k: string) => (p ? `${p}.${k}` : k);
-    for (const k of Object.keys(v)) if (!(k in fields)) unknownField(is, at(k), k, known);
+    for (const k of Object.keys(v)) if (!Object.hasOwn(fields, k)) unknownField(is, at(k), k, known);
     for (const [k, [check, required]] of Object.entries(fields)) {
       if (v[k] !== undefined) check(v[k], at(k), is);
       else if (required) issue(is, at(k), 'missing-field', `required; ${required}`);
@@ -228,11 +228,13 @@ function checkRoutes(m: Record<string, unknown>, is: Issues): void {
       const guess = nearest(r.resource, resources);
       issue(is, `${p}.resource`, 'unknown-reference', `${show(r.resource)} is not in resources${guess ? `; did you mean "${guess}"?` : resources.length ? ` (${resources.join(', ')})` : ' (the manifest declares none)'}`);
     }
+    // A route without a string match is reported where its field is checked.
+    if (typeof r.match !== 'string') return;
     for (const method of new Set(methods)) {
-      const key = `${method} ${String(r.origin ?? '')}${String(r.match)}`;
+      const key = `${method} ${typeof r.origin === 'string' ? r.origin : ''}${r.match}`;
       const first = seen.get(key);
       if (first === undefined) seen.set(key, i);
-      else issue(is, `${p}.match`, 'bad-value', `${method} ${String(r.match)} is already routed by routes[${first}], so this route would never match it; merge the two or remove one`);
+      else issue(is, `${p}.match`, 'bad-value', `${method} ${r.match} is already routed by routes[${first}], so this route would never match it; merge the two or remove one`);
     }
   });
 }

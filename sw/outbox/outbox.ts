@@ -94,6 +94,7 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
    * versions, and a person decides (resolve() then sends it as they say).
    */
   async function retry(id: string): Promise<boolean> {
+    if (typeof id !== 'string') return false;
     const entry = await findEntry(id);
     if (!entry || entry.state === 'inflight') return false;
     if (entry.overtaken) {
@@ -106,6 +107,7 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
   }
 
   async function discard(id: string): Promise<boolean> {
+    if (typeof id !== 'string') return false;
     const entry = await findEntry(id);
     if (!entry) return false;
     await removeEntry(entry.seq!);
@@ -122,8 +124,8 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
   async function resolve({ id, action, body }: { id: string } & Resolution): Promise<boolean> {
     if (action === 'discard') return discard(id);
     if (action === 'retry') return retry(id);
-    if (action !== 'replace') throw coded('bad-resolution', `unknown action ${JSON.stringify(action)}; use "retry", "discard" or "replace"`);
-    const entry = await findEntry(id);
+    if (action !== 'replace') throw coded('bad-resolution', `unknown action ${typeof action === 'string' ? JSON.stringify(action) : typeof action}; use "retry", "discard" or "replace"`);
+    const entry = typeof id === 'string' ? await findEntry(id) : undefined;
     if (!entry || entry.state === 'inflight') return false;
     const bytes = body === undefined ? null : (new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)).buffer as ArrayBuffer);
     // A new payload is a new request, made against the server's version seen at the conflict.
@@ -180,8 +182,10 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     status,
     /** Runs a page's request; unknown operations are refused as data, never thrown across postMessage. */
     async answer(request: OutboxRequest): Promise<unknown> {
-      const operation = operations[request.op] as ((args: unknown) => Promise<unknown>) | undefined;
-      if (!operation) throw coded('unknown-operation', `unknown operation "${String(request.op)}"`);
+      // Own names only: `constructor`, `__proto__` or `['clear']` are not operations.
+      const op: unknown = request.op;
+      const operation = typeof op === 'string' && Object.hasOwn(operations, op) ? (operations[op as keyof typeof operations] as (args: unknown) => Promise<unknown>) : undefined;
+      if (!operation) throw coded('unknown-operation', `unknown operation ${typeof op === 'string' ? JSON.stringify(op) : typeof op}`);
       return operation(request.args);
     },
     /** A request a route matched: credentials it carries may free writes waiting for them. */

@@ -15,7 +15,7 @@ import { isObject } from '../overlay/merge-patch.js';
 import { parseJson } from '../overlay/local-writes.js';
 import { revalidate, type CacheLookup } from '../resources/revalidate.js';
 import { itemUrl, named, resourceUrl, type Resource } from '../resources/resources.js';
-import { broadcast } from './broadcast.js';
+import { tellScope } from './broadcast.js';
 import { isLive, rekeyed, type OutboxEntry } from './entry.js';
 import type { Outcome } from './outcome.js';
 import type { ReplayContext } from './replay.js';
@@ -89,7 +89,7 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
       if (policy === 'client-wins' && entry.forced) policy = 'manual';
       const local = parseJson(body) ?? null;
       const lastError = `HTTP ${status}: conflict`;
-      const tell = (resolution: 'parked' | 'server-wins' | 'client-wins') => broadcast('conflict', { id: entry.id, status, resolution, local, server });
+      const tell = (resolution: 'parked' | 'server-wins' | 'client-wins') => tellScope('conflict', { id: entry.id, status, resolution, local, server });
       if (policy === 'server-wins') {
         await removeEntry(entry.seq!);
         touch(entry);
@@ -130,7 +130,7 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
       const [{ server, serverEtag }, body] = await Promise.all([serverVersion(entry), readBody(entry.seq!)]);
       const local = parseJson(body) ?? null;
       await saveEntry({ ...entry, state: 'conflict', server, local, serverEtag, overtaken: undefined, lastError: `conflict: ${why}` });
-      broadcast('conflict', { id: entry.id, status: entry.lastStatus ?? 0, resolution: 'parked', local, server });
+      tellScope('conflict', { id: entry.id, status: entry.lastStatus ?? 0, resolution: 'parked', local, server });
     },
     forget() {
       etags.clear();

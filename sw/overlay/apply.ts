@@ -7,7 +7,8 @@
  *   is replaced, as the server would after an idempotent retry).
  * - PUT replaces the item, or creates it when it is not there.
  * - PATCH merges (JSON Merge Patch) into the item; a PATCH of an item that
- *   is not there changes nothing (the server would answer 404).
+ *   is not there, or whose body is not a JSON object, changes nothing (the
+ *   server would answer 404, or 400).
  * - DELETE removes the item; the item URL then answers 404.
  */
 import { isObject, mergePatch } from './merge-patch.js';
@@ -50,7 +51,11 @@ function step(item: unknown, write: LocalWrite, shape: ItemShape): unknown {
     case 'DELETE':
       return undefined;
     case 'PATCH':
-      return item === undefined || write.body === undefined ? item : mergePatch(item, write.body);
+      // A merge patch that is not an object would replace the whole item
+      // (RFC 7396) with something that is no item (`null`, a string): no
+      // server takes that for a resource, so the overlay ignores it, as it
+      // ignores a POST or PUT whose body is not an object.
+      return item === undefined || !isObject(write.body) ? item : mergePatch(item, write.body);
     default:
       // POST and PUT: the body is the item; a body without its id gets it
       // (as the item had it, number or string, else as the URL gave it).
@@ -100,6 +105,7 @@ export function overlayCollection(base: unknown, writes: LocalWrite[], shape: It
       touched.add(write.id);
     }
   }
-  const marked = result.map((item) => (isObject(item) && touched.has(String(item[shape.idField])) ? mark(item, shape) : item));
+  // An item without an id is no write's: String(undefined) is "undefined", which is also an id a page can send.
+  const marked = result.map((item) => (isObject(item) && item[shape.idField] != null && touched.has(String(item[shape.idField])) ? mark(item, shape) : item));
   return withItems(base, shape.itemsPath, marked);
 }

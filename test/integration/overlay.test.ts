@@ -6,7 +6,7 @@
 import { HttpResponse } from 'msw';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { OutboxEvent } from '../../common/messages.js';
-import { ask, entries, installWorker, ORIGIN, outboxSuite, send, status, syncNow, until } from '../support/outbox-harness.js';
+import { ask, entries, installWorker, listenAsPage, ORIGIN, outboxSuite, send, status, syncNow, until } from '../support/outbox-harness.js';
 import { createRestStore } from '../support/rest-store.js';
 import type { ServiceWorkerScope } from '../support/sw-scope.js';
 
@@ -80,12 +80,9 @@ async function read(path: string) {
   return { status: response!.status, pending: response!.headers.get('x-outbox-pending'), body };
 }
 const writesTo = (prefix: string) => rest.log.filter((r) => r.method !== 'GET' && r.url.startsWith(prefix)).map((r) => `${r.method} ${r.url}`);
-const heard = () => {
-  const events: OutboxEvent[] = [];
-  const channel = new BroadcastChannel('offline-outbox');
-  channel.onmessage = ({ data }) => events.push(data as OutboxEvent);
-  return events;
-};
+/** What pages hear from the worker installed next (see listenAsPage). */
+let listening: OutboxEvent[] | undefined;
+const heard = (): OutboxEvent[] => (listening = []);
 
 describe('read-your-writes', () => {
   it('list and item GETs show local creates, edits and deletes, with X-Outbox-Pending and the pending field', async () => {
@@ -245,6 +242,8 @@ describe('conflicts', () => {
   /** An item read online (cached with its ETag), changed offline, and changed on the server meanwhile. */
   async function conflicted(name: string, change: Record<string, unknown>, serverChange: Record<string, unknown>, serverAt?: number) {
     scope = await installWorker();
+    if (listening) listenAsPage(scope, listening);
+    listening = undefined;
     const item = rest.seed(name, { title: 'original', n: 0 });
     await read(`/api/${name}/${item.id}`);
     await read(`/api/${name}`);

@@ -4,8 +4,7 @@
  */
 import { HttpResponse } from 'msw';
 import { describe, expect, it, vi } from 'vitest';
-import type { OutboxEvent } from '../../common/messages.js';
-import { ask, entries, importWorker, installWorker, ORIGIN, outboxSuite, send, status, syncNow, until } from '../support/outbox-harness.js';
+import { ask, entries, importWorker, installWorker, listenAsPage, ORIGIN, outboxSuite, send, status, syncNow, until } from '../support/outbox-harness.js';
 import { restartWorker, startWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
 
 const manifest = {
@@ -58,8 +57,8 @@ describe('the page always gets its 202 once the write is committed (defect 6)', 
     // Reading bodies for the optimistic answer fails; the write was already stored.
     const IDB = (globalThis as unknown as { IDBDatabase: typeof IDBDatabase }).IDBDatabase;
     const transaction = IDB.prototype.transaction;
-    vi.spyOn(IDB.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, stores: string | string[], mode?: IDBTransactionMode, options?: IDBTransactionOptions) {
-      if (mode !== 'readwrite' && [stores].flat().includes('bodies')) throw new DOMException('disk gone', 'UnknownError');
+    vi.spyOn(IDB.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, stores: string | Iterable<string>, mode?: IDBTransactionMode, options?: IDBTransactionOptions) {
+      if (mode !== 'readwrite' && (typeof stores === 'string' ? [stores] : [...stores]).includes('bodies')) throw new DOMException('disk gone', 'UnknownError');
       return transaction.call(this, stores, mode, options);
     });
     const r = await send(scope, '/api/todos/1', json('PUT', { title: 'x' }));
@@ -80,16 +79,10 @@ describe('a dead write retried after newer writes of its item went (defect 8)', 
     await syncNow(scope);
     expect(writes()).toHaveLength(2);
     expect((await entries(scope)).map((e) => e.state)).toEqual(['dead']);
-    const heard: OutboxEvent[] = [];
-    const channel = new BroadcastChannel('offline-outbox');
-    channel.onmessage = (e: MessageEvent) => heard.push(e.data as OutboxEvent);
-    try {
-      expect(await ask(scope, 'retry', { id: first })).toBe(true);
-      await syncNow(scope);
-      await until(() => heard.some((e) => e.type === 'conflict'), 2000, 'the conflict event');
-    } finally {
-      channel.close();
-    }
+    const heard = listenAsPage(scope);
+    expect(await ask(scope, 'retry', { id: first })).toBe(true);
+    await syncNow(scope);
+    await until(() => heard.some((e) => e.type === 'conflict'), 2000, 'the conflict event');
     expect(writes()).toHaveLength(2);
     expect(await entries(scope)).toMatchObject([{ id: first, state: 'conflict' }]);
     expect(heard.find((e) => e.type === 'conflict')).toMatchObject({ id: first, resolution: 'parked' });

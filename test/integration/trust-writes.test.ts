@@ -7,8 +7,8 @@
 import { HttpResponse } from 'msw';
 import { describe, expect, it, vi } from 'vitest';
 import { ask, entries, installWorker, outboxSuite, send, status, syncNow, until } from '../support/outbox-harness.js';
-import { restartWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
-import { importWorker } from '../support/outbox-harness.js';
+import { EmulatedWindowClient, restartWorker, startWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
+import { importWorker, ORIGIN } from '../support/outbox-harness.js';
 
 const manifest = {
   version: 1,
@@ -228,5 +228,21 @@ describe('clear() is complete (defect 20)', () => {
     net.behave(() => undefined);
     await syncNow(scope);
     expect(writes().length).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('only pages inside the scope are obeyed (defect 19)', () => {
+  it('a page of the origin outside the scope can neither list nor clear the writes', async () => {
+    scope = await startWorker({ scriptUrl: `${ORIGIN}/app/sw.js?manifest=/offline.manifest.json` }, importWorker);
+    await scope.install();
+    await scope.activate();
+    net.online = false;
+    await send(scope, '/api/notes/1', { body: 'x' });
+    net.online = true;
+    const outside = new EmulatedWindowClient({ url: `${ORIGIN}/other/page` });
+    for (const op of ['entries', 'clear'])
+      expect(await scope.ask({ kind: 'outbox-request', v: 1, op, args: {} }, 5000, outside)).toMatchObject({ ok: false, error: { code: 'out-of-scope' } });
+    const inside = new EmulatedWindowClient({ url: `${ORIGIN}/app/page` });
+    expect(await scope.ask({ kind: 'outbox-request', v: 1, op: 'entries', args: {} }, 5000, inside)).toMatchObject({ ok: true, value: [{ method: 'POST' }] });
   });
 });

@@ -6,7 +6,7 @@
 import { http, HttpResponse, type HttpHandler } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, vi } from 'vitest';
-import type { EntrySummary, OutboxReply, OutboxStatus } from '../../common/messages.js';
+import type { EntrySummary, OutboxEvent, OutboxReply, OutboxStatus } from '../../common/messages.js';
 import { startWorker, type ServiceWorkerScope } from './sw-scope.js';
 
 export const ORIGIN = 'http://127.0.0.1:8080';
@@ -132,4 +132,18 @@ export async function until(condition: () => boolean | Promise<boolean>, ms = 50
     if (Date.now() > end) throw new Error(`${what} not met within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/**
+ * The events pages hear into `events`: those on the origin's channel, and
+ * those the worker posts only to the pages of its scope (conflicts, which
+ * carry the app's data). Call it once the worker is there.
+ */
+export function listenAsPage(scope: ServiceWorkerScope, events: OutboxEvent[] = []): OutboxEvent[] {
+  const channel = new BroadcastChannel('offline-outbox');
+  channel.onmessage = ({ data }) => events.push(data as OutboxEvent);
+  const page = scope.clients.addWindow({ url: '/' });
+  // What the worker posts to the page lands in `events`.
+  Object.defineProperty(page, 'messages', { value: events });
+  return events;
 }

@@ -33,6 +33,46 @@ describe('parseNotice', () => {
   ])('ignores %s', (_, value) => {
     expect(parseNotice(value, known)).toBeUndefined();
   });
+
+  // Issue 9, defect 19: the id becomes a path segment of the item URL, and the version is remembered per item.
+  it.each([
+    ['an id "."', { id: '.' }],
+    ['an id ".."', { id: '..' }],
+    ['an id holding "/"', { id: '../admin' }],
+    ['an id holding "/" alone', { id: '/' }],
+    ['an id holding "\\"', { id: '..\\admin' }],
+    ['an id holding a NUL', { id: '4\u00002' }],
+    ['an id holding a newline', { id: '42\n' }],
+    ['an id holding DEL', { id: '42\u007f' }],
+    ['an id holding a C1 control', { id: '42\u0085' }],
+    ['an id holding a lone surrogate (it cannot be put in a URL)', { id: 'a\ud800' }],
+    ['a cursor holding a lone surrogate', { cursor: '\udc00c-9' }],
+    ['an id of 1,025 characters', { id: 'x'.repeat(1025) }],
+    ['an unsafe integer id', { id: 2 ** 53 }],
+    ['a version of 1e308', { version: 1e308 }],
+    ['an Infinity version', { version: Number.POSITIVE_INFINITY }],
+    ['a negative version', { version: -1 }],
+    ['a fractional version', { version: 1.5 }],
+    ['an unsafe integer version', { version: 2 ** 53 }],
+    ['an empty string version', { version: '' }],
+    ['a string version of 257 characters', { version: 'v'.repeat(257) }],
+  ])('rejects %s', (_, fields) => {
+    expect(parseNotice({ resource: 'todos', id: '1', type: 'updated', ...fields }, known)).toBeUndefined();
+  });
+
+  it.each([
+    ['an id with dots that is not a dot segment', { id: '...' }, { id: '...' }],
+    ['an id with a dot inside', { id: 'a.b' }, { id: 'a.b' }],
+    ['an id of 1,024 characters', { id: 'x'.repeat(1024) }, { id: 'x'.repeat(1024) }],
+    ['an id outside the BMP', { id: 'todo-\u{1F600}' }, { id: 'todo-\u{1F600}' }],
+    ['a negative integer id', { id: -3 }, { id: '-3' }],
+    ['a zero version', { version: 0 }, { version: 0 }],
+    ['the largest safe version', { version: Number.MAX_SAFE_INTEGER }, { version: Number.MAX_SAFE_INTEGER }],
+    ['a string version of 256 characters', { version: 'v'.repeat(256) }, { version: 'v'.repeat(256) }],
+    ['a timestamp version', { version: '2026-11-26T10:00:00Z' }, { version: '2026-11-26T10:00:00Z' }],
+  ])('accepts %s', (_, fields, expected) => {
+    expect(parseNotice({ resource: 'todos', id: '1', type: 'created', ...fields }, known)).toMatchObject({ resource: 'todos', type: 'created', ...expected });
+  });
 });
 
 describe('isNewer', () => {
