@@ -207,11 +207,15 @@ export function createScheduler(
   }
 
   async function loop(): Promise<void> {
+    // A pass that fails does not swallow a trigger that arrived during it: the next pass runs.
+    let failure: unknown;
     try {
       do {
         again = false;
-        await pass();
+        failure = undefined;
+        await pass().catch((error: unknown) => (failure = error ?? new Error('replay pass failed')));
       } while (again);
+      if (failure !== undefined) throw failure;
     } finally {
       running = undefined;
       await afterPass().catch(() => {});

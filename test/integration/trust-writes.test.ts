@@ -246,3 +246,36 @@ describe('only pages inside the scope are obeyed (defect 19)', () => {
     expect(await scope.ask({ kind: 'outbox-request', v: 1, op: 'entries', args: {} }, 5000, inside)).toMatchObject({ ok: true, value: [{ method: 'POST' }] });
   });
 });
+
+describe('a pass in which one group fails (defect 11)', () => {
+  it("keeps the other groups' leases until their sends settle: none is claimed and sent a second time meanwhile", async () => {
+    scope = await installWorker();
+    await queueOffline('/api/notes/a');
+    await queueOffline('/api/notes/b');
+    const first = held();
+    let attemptsA = 0;
+    net.behave((request) => (new URL(request.url).pathname.endsWith('/a') ? (++attemptsA === 1 ? first.answer : undefined) : undefined));
+    // Claiming b's write fails (a storage error): its lane of the pass rejects.
+    const IDB = (globalThis as unknown as { IDBDatabase: typeof IDBDatabase }).IDBDatabase;
+    const transaction = IDB.prototype.transaction;
+    let claims = 0;
+    vi.spyOn(IDB.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, stores: string | Iterable<string>, mode?: IDBTransactionMode, options?: IDBTransactionOptions) {
+      const names = typeof stores === 'string' ? [stores] : [...stores];
+      if (mode === 'readwrite' && names.length === 2 && names.includes('bodies') && ++claims === 2) throw new DOMException('disk hiccup', 'UnknownError');
+      return transaction.call(this, stores, mode, options);
+    });
+    const pass = syncNow(scope).catch(() => {});
+    await until(() => attemptsA === 1, 5000, "a's write is at the server");
+    await until(() => claims >= 2, 5000, "b's claim failed");
+    // A pass that gave up on b's failure ends here; a fixed one waits for a's send (then this wait is only an allowance).
+    await Promise.race([pass, new Promise((r) => setTimeout(r, 300))]);
+    // Well past a's lease: a pass that had let it go would claim and send it again.
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 16_000);
+    const again = syncNow(scope).catch(() => {});
+    // Time for a second pass to claim a's write, where one could (an allowance, not what is asserted).
+    await Promise.race([new Promise((r) => setTimeout(r, 500)), again]);
+    first.release(HttpResponse.json({}, { status: 201 }));
+    await Promise.all([pass, again]);
+    expect(attemptsA).toBe(1);
+  });
+});
