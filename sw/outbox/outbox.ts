@@ -16,13 +16,18 @@ import { rekeyed, toSummary } from './entry.js';
 import { handleWrite } from './intercept.js';
 import { createScheduler, report } from './scheduler.js';
 import { createResourceReplay } from './resource-replay.js';
-import { clearOutbox, countByState, findEntry, groupIsBusy, listEntries, oldestCreatedAt, refreshBusy, removeEntry, resumeAuth, saveEntry, saveWithBody } from './store.js';
+import { clearOutbox, countByState, findEntry, groupIsBusy, pruneLocalIds, listEntries, oldestCreatedAt, refreshBusy, removeEntry, resumeAuth, saveEntry, saveWithBody } from './store.js';
 import { forgetCredentials, noteCredentials } from './credentials.js';
 import { BACKOFF_BASE_MS } from './outcome.js';
 import { endEpoch } from '../store/epoch.js';
 
 /** An error with a stable code, as data that crosses postMessage. */
 const coded = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+const HOUR_MS = 60 * 60 * 1000;
+/** How long the server's id for a local one is remembered for pages still using the local one. */
+const LOCAL_ID_MAX_AGE_MS = 24 * HOUR_MS;
+let prunedAt = 0;
 
 /** The Background Sync tag: Chromium fires it when connectivity returns. */
 export const SYNC_TAG = 'offline-outbox';
@@ -64,6 +69,11 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     void status().then((s) => broadcast('status', s), () => {});
     void resources.revalidateSettled(all).catch(report);
     if (scheduler.hasWork) return;
+    // Flushed: the local ids the server replaced long ago are forgotten (at most hourly).
+    if (Date.now() - prunedAt > HOUR_MS) {
+      prunedAt = Date.now();
+      void pruneLocalIds(LOCAL_ID_MAX_AGE_MS).catch(report);
+    }
     // Flushed: notices held back apply now, then (upload first, download
     // second) what the feed missed meanwhile.
     void changes.flushed();

@@ -68,7 +68,7 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
           const localId = entry.itemId!;
           const id = String(serverId);
           const contentType = (e: OutboxEntry) => e.headers.find(([n]) => n === 'content-type')?.[1] ?? null;
-          await settleCreate(entry, localId, id, (body, e) => rewriteBody(body, localId, serverId, contentType(e)), [LOCAL_ID(localId), id]);
+          await settleCreate(entry, localId, id, (body, e) => rewriteBody(body, localId, serverId, contentType(e)), [LOCAL_ID(localId), { id, at: Date.now() }]);
           entry = { ...entry, itemId: id, group: entry.group.split(encodeURIComponent(localId)).join(encodeURIComponent(id)) };
           renamed = true;
         }

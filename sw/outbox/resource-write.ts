@@ -24,8 +24,18 @@ export interface ResourceWrite {
 export const LOCAL_ID = (id: string): string => `local-id ${id}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
+/** What is remembered of a local id the server replaced: the server's id, and when. */
+export interface ServerIdRecord {
+  id: string;
+  at: number;
+}
+
 /** The server's id for a local one it has replaced, if any (only UUIDs are looked up). */
-export const serverIdFor = async (id: string): Promise<string | undefined> => (UUID.test(id) ? get<string>(LOCAL_ID(id), metaStore) : undefined);
+export async function serverIdFor(id: string): Promise<string | undefined> {
+  if (!UUID.test(id)) return undefined;
+  const record = await get<ServerIdRecord | string>(LOCAL_ID(id), metaStore);
+  return typeof record === 'string' ? record : record?.id;
+}
 
 export async function prepareResourceWrite(target: ResourceUrl, method: string, url: string, bytes: ArrayBuffer): Promise<ResourceWrite> {
   const { resource } = target;

@@ -259,14 +259,20 @@ export async function resumeAuth(now: number): Promise<number> {
   return parked.length;
 }
 
-/** A declared resource's live writes in order, with their bodies: what the overlay applies (`group`: one item's). */
-export async function resourceWrites(resource: string, group?: string): Promise<Claimed[]> {
+/**
+ * A declared resource's live writes in order, with their bodies: what the
+ * overlay applies (`group`: one item's). `known`: entries whose body the
+ * caller already holds; theirs are not read (body undefined).
+ */
+export async function resourceWrites(resource: string, group?: string, known?: (entry: OutboxEntry) => boolean): Promise<{ entry: OutboxEntry; body?: ArrayBuffer | null }[]> {
   const t = await tx([ENTRIES, BODIES], 'readonly');
   const index = t.objectStore(ENTRIES).index(group === undefined ? 'resource' : 'group');
   const all = (await promisifyRequest(index.getAll(group ?? resource))) as OutboxEntry[];
   const entries = all.filter((e) => isLive(e) && e.resource === resource);
-  const bodies = await Promise.all(entries.map((e) => promisifyRequest(t.objectStore(BODIES).get(e.seq!)) as Promise<ArrayBuffer | null>));
-  return entries.map((entry, i) => ({ entry, body: bodies[i]! }));
+  const bodies = await Promise.all(
+    entries.map((e) => (known?.(e) ? undefined : (promisifyRequest(t.objectStore(BODIES).get(e.seq!)) as Promise<ArrayBuffer | null>))),
+  );
+  return entries.map((entry, i) => ({ entry, body: bodies[i] }));
 }
 
 /** Writes an entry and a new body for it together (a conflict settled by `replace`). */
@@ -290,7 +296,7 @@ export async function settleCreate(
   localId: string,
   serverId: string,
   rewrite: (body: ArrayBuffer, entry: OutboxEntry) => ArrayBuffer | undefined,
-  remember: [string, string],
+  remember: [string, unknown],
 ): Promise<void> {
   const t = await tx([ENTRIES, BODIES, META], 'readwrite', { durability: 'strict' });
   const entries = t.objectStore(ENTRIES);
@@ -328,6 +334,22 @@ export async function chainEtag(delivered: OutboxEntry, etag: string): Promise<v
   const group = (await promisifyRequest(entries.index('group').getAll(delivered.group))) as OutboxEntry[];
   const next = group.find((e) => e.seq! > delivered.seq! && isLive(e));
   if (next?.chained && next.itemId === delivered.itemId) entries.put({ ...next, chained: undefined, headers: [...next.headers.filter(([n]) => n !== 'if-match'), ['if-match', etag]] });
+  await promisifyRequest(t);
+}
+
+/**
+ * Forgets the local ids the server replaced more than `maxAgeMs` ago: by
+ * then no queued write names them (they were rewritten when the create was
+ * delivered), and pages have long reloaded with the server's ids.
+ */
+export async function pruneLocalIds(maxAgeMs: number, now = Date.now()): Promise<void> {
+  const t = await tx([META], 'readwrite', RELAXED);
+  const meta = t.objectStore(META);
+  const range = IDBKeyRange.bound('local-id ', 'local-id \uffff');
+  const [keys, values] = await Promise.all([promisifyRequest(meta.getAllKeys(range)), promisifyRequest(meta.getAll(range))]);
+  values.forEach((v: { at?: number } | string, i) => {
+    if (typeof v === 'string' || (v.at ?? 0) < now - maxAgeMs) meta.delete(keys[i]!);
+  });
   await promisifyRequest(t);
 }
 

@@ -1,5 +1,5 @@
 /** A declared resource's queued writes, as the overlay applies them. */
-import type { Claimed } from '../outbox/store.js';
+import type { OutboxEntry } from '../outbox/entry.js';
 import { resourceIsBusy, resourceWrites } from '../outbox/store.js';
 import type { LocalWrite } from './apply.js';
 
@@ -13,7 +13,14 @@ export function parseJson(body: ArrayBuffer | null | undefined): unknown {
   }
 }
 
-export const toLocalWrite = ({ entry, body }: Claimed): LocalWrite => ({ method: entry.method, id: entry.itemId!, body: parseJson(body) });
+/**
+ * Parsed bodies of queued writes, kept across reads: a GET then reads the
+ * entries' metadata, not every body again. Keyed by what changes when a body
+ * is replaced (a resolution's new key, a rewritten id's new length); bounded.
+ */
+const parsed = new Map<string, unknown>();
+const MAX_PARSED = 2000;
+const keyOf = (e: OutboxEntry) => `${e.seq} ${e.key} ${e.bodyBytes}`;
 
 /**
  * The resource's live writes in order (`group`: one item's only, without
@@ -21,5 +28,13 @@ export const toLocalWrite = ({ entry, body }: Claimed): LocalWrite => ({ method:
  */
 export async function localWrites(resource: string, group?: string): Promise<LocalWrite[]> {
   if (!(await resourceIsBusy(resource))) return [];
-  return (await resourceWrites(resource, group)).filter((c) => c.entry.itemId !== undefined).map(toLocalWrite);
+  const writes = (await resourceWrites(resource, group, (e) => parsed.has(keyOf(e)))).filter(({ entry }) => entry.itemId !== undefined);
+  // Values already held are taken before new ones are added (adding may evict).
+  const values = writes.map(({ entry, body }) => (body === undefined ? parsed.get(keyOf(entry)) : parseJson(body)));
+  writes.forEach(({ entry, body }, i) => {
+    if (body === undefined) return;
+    if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value!);
+    parsed.set(keyOf(entry), values[i]);
+  });
+  return writes.map(({ entry }, i) => ({ method: entry.method, id: entry.itemId!, body: values[i] }));
 }

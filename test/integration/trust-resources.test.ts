@@ -161,3 +161,35 @@ describe('one database per scope (defect 4)', () => {
     expect(writes().map((w) => new TextDecoder().decode(w.body))).toEqual(['from a']);
   });
 });
+
+describe('growth stays bounded (defect 17)', () => {
+  it("a queued change reads its own item's queued bodies for the answer, not every item's", async () => {
+    scope = await installWorker();
+    net.online = false;
+    for (let i = 1; i <= 30; i++) await send(scope, `/api/todos/${i}`, json('PATCH', { n: i }));
+    const Store = (globalThis as unknown as { IDBObjectStore: typeof IDBObjectStore }).IDBObjectStore;
+    const get = vi.spyOn(Store.prototype, 'get');
+    expect((await send(scope, '/api/todos/5', json('PATCH', { m: 1 }))).status).toBe(202);
+    const bodyReads = get.mock.contexts.filter((store) => (store as IDBObjectStore).name === 'bodies').length;
+    // Item 5's two writes (the one before and this one), not thirty.
+    expect(bodyReads).toBeLessThanOrEqual(2);
+  });
+
+  it('the server id of a local one is forgotten a day after the create was delivered', async () => {
+    scope = await installWorker();
+    net.online = false;
+    const local = JSON.parse((await send(scope, '/api/todos', json('POST', { title: 't' }))).text!).id as string;
+    net.online = true;
+    net.behave((request) => (request.method === 'POST' ? HttpResponse.json({ id: 9, title: 't' }, { status: 201 }) : HttpResponse.json({ id: 9, title: 't' })));
+    await syncNow(scope);
+    await (await scope.fetch(`/api/todos/${local}`)).done;
+    expect(net.received.filter((r) => r.method === 'GET').map(path)).toEqual(['/api/todos/9']);
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 25 * 60 * 60 * 1000);
+    await send(scope, '/api/notes/1', { body: 'x' }); // a delivered write ends a pass with nothing left: the flush prunes
+    await syncNow(scope);
+    await until(async () => {
+      await (await scope.fetch(`/api/todos/${local}`)).done;
+      return net.received.some((r) => r.method === 'GET' && r.path === `/api/todos/${local}`);
+    }, 5000, 'the local id no longer maps to the server one');
+  });
+});

@@ -279,3 +279,31 @@ describe('a pass in which one group fails (defect 11)', () => {
     expect(attemptsA).toBe(1);
   });
 });
+
+describe('guards the mutation read of issue 9 asked for', () => {
+  it('the live attempt and the replay of one write carry the same Idempotency-Key (the server processed it, then answered 503)', async () => {
+    scope = await installWorker();
+    const keys: (string | null)[] = [];
+    net.behave((request) => (keys.push(request.headers.get('idempotency-key')), keys.length === 1 ? new HttpResponse(null, { status: 503 }) : undefined));
+    expect((await send(scope, '/api/notes/1', { body: 'x' })).status).toBe(202);
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 2_000);
+    await syncNow(scope);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+  });
+
+  it('a dead write does not stay its group\'s head: a newer write queued behind it in a later pass is sent', async () => {
+    scope = await installWorker();
+    await queueOffline('/api/notes/1', { body: 'bad' });
+    net.behave(() => new HttpResponse(null, { status: 400 }));
+    await syncNow(scope);
+    expect((await entries(scope)).map((e) => e.state)).toEqual(['dead']);
+    net.behave(() => undefined);
+    // Online, the group holds a dead write only: the next write goes straight through.
+    expect((await send(scope, '/api/notes/1', { body: 'good' })).status).toBe(201);
+    // And one queued offline behind it goes in the next pass.
+    await queueOffline('/api/notes/1', { body: 'later' });
+    await syncNow(scope);
+    expect(writes().map((w) => text(w.body))).toEqual(['bad', 'good', 'later']);
+  });
+});
