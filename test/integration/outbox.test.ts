@@ -327,6 +327,7 @@ describe('order and concurrency', () => {
 
   it('a waiting head holds its group but not the others', async () => {
     scope = await installWorker();
+    vi.spyOn(Math, 'random').mockReturnValue(0.99); // its retry is a second away, not due while the test looks
     await queueOffline(['/api/notes/1', '/api/notes/1', '/api/notes/2', '/api/notes/3']);
     net.behave((request) => (new URL(request.url).pathname === '/api/notes/1' ? new HttpResponse(null, { status: 500 }) : undefined));
     await syncNow(scope);
