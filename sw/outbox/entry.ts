@@ -40,6 +40,8 @@ export interface OutboxEntry extends EntrySummary {
   forced?: boolean;
   /** At a conflict: the server's ETag for the item then (`replace` sends If-Match with it). */
   serverEtag?: string;
+  /** A classic form post (a navigation): a redirect answering its replay means it was applied. */
+  form?: boolean;
   /** A dead write that newer writes of its group went past: retried, it would reorder them (see outbox retry()). */
   overtaken?: boolean;
 }
@@ -64,6 +66,6 @@ export const isLive = (e: { state: EntryState }): boolean => e.state !== 'dead';
 
 export function toSummary(e: OutboxEntry): EntrySummary {
   // Everything but what replays need: headers (credentials may be in them), policy, bookkeeping.
-  const { seq, headers, borrows, credentials, policy, leaseUntil, tempId, chained, forced, serverEtag, overtaken, ...summary } = e;
+  const { seq, headers, borrows, credentials, policy, leaseUntil, tempId, chained, forced, serverEtag, overtaken, form, ...summary } = e;
   return summary;
 }

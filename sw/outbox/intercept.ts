@@ -148,6 +148,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
       itemId,
       tempId,
       chained: (detect && behind) || undefined,
+      form: request.mode === 'navigate' || undefined,
     };
     try {
       await enqueue(entry, body, epoch, record);

@@ -9,17 +9,25 @@ const RETRYABLE = [408, 429, 500, 502, 503, 504];
 /** Whether a status means "try again later, unchanged": the one definition, for live sends and replays. */
 export const isRetryable = (status: number, policy: Pick<ReplayPolicy, 'retry'>): boolean => RETRYABLE.includes(status) || policy.retry.includes(status);
 
-/** Classifies a status; `undefined` is a network error or a timeout. */
-export function classify(status: number | undefined, policy: ReplayPolicy): Outcome {
+/**
+ * Classifies a status; `undefined` is a network error or a timeout. `form`:
+ * the write was a classic form post, whose server answers success with a
+ * redirect (Post/Redirect/Get).
+ */
+export function classify(status: number | undefined, policy: ReplayPolicy, form = false): Outcome {
   if (status === undefined) return 'retry';
   // A route's own lists come first: a server that answers 409 for "same
   // idempotency key still in flight" wants 409 retried, not parked.
   if (isRetryable(status, policy)) return 'retry';
   if (policy.conflict.includes(status)) return 'conflict';
-  // Replays do not follow redirects (0 is the browser's opaque redirect): a
-  // 302 to a login page is a session that expired, not a write applied. The
-  // write waits, visible, like one refused with 401.
-  if (status === 0 || (status >= 300 && status < 400 && status !== 304)) return 'auth';
+  // Replays do not follow redirects (0 is the browser's opaque redirect,
+  // which hides the status). An API write answered with a redirect met a
+  // session that expired (a 302 to a login page), not a write applied: it
+  // waits, visible, like one refused with 401. A form post's redirect is its
+  // server's usual success (303 back to a page). Decision: a form app whose
+  // expired session redirects to its login page is not told apart from
+  // that; it should answer 401 or 403 to a post it did not apply.
+  if (status === 0 || (status >= 300 && status < 400 && status !== 304)) return form ? 'done' : 'auth';
   if (status < 400) return 'done';
   if (status === 401 || status === 403) return 'auth';
   return 'dead';

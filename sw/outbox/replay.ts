@@ -91,7 +91,7 @@ export async function replayClaimed({ entry, body }: Claimed, context: ReplayCon
     entry.lastStatus = undefined;
     entry.lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   }
-  const outcome = classify(status, entry.policy);
+  const outcome = classify(status, entry.policy, entry.form);
   if (status !== undefined && outcome !== 'done') entry.lastError = `HTTP ${status}`;
   const at = Date.now();
   if (outcome === 'retry') {

@@ -85,6 +85,18 @@ describe('a redirect on replay (defect 3)', () => {
     expect(entry).toMatchObject({ id, state: 'auth' });
     expect(await status(scope)).toMatchObject({ auth: 1, pending: 0 });
   });
+
+  it("a classic form post's 303 (Post/Redirect/Get) is its server's success: delivered", async () => {
+    scope = await installWorker();
+    net.online = false;
+    const form = await scope.fetch(`${ORIGIN}/api/notes/1`, { method: 'POST', mode: 'navigate', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1', referrer: `${ORIGIN}/notes` });
+    expect(form.response!.status).toBe(303);
+    net.online = true;
+    net.behave(() => new HttpResponse(null, { status: 303, headers: { location: '/notes' } }));
+    await syncNow(scope);
+    expect(await entries(scope)).toEqual([]);
+    expect(writes()).toHaveLength(1);
+  });
 });
 
 describe('live sends have a timeout by default (defect 12)', () => {
