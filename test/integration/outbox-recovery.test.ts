@@ -1,7 +1,7 @@
 import { HttpResponse } from 'msw';
 import { describe, expect, it, vi } from 'vitest';
 import { ask, outboxSuite, entries, importWorker, installWorker, send, status, syncNow, until } from '../support/outbox-harness.js';
-import { restartWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
+import { killWorker, restartWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
 
 const manifest = { version: 1, routes: [{ match: '/api/notes/:id', methods: ['POST', 'PUT'], queue: {} }] };
 let scope: ServiceWorkerScope;
@@ -20,14 +20,21 @@ describe('crash safety', () => {
   it('a worker killed mid-replay leaves the entry in flight; when the lease lapses it is sent again with the same key', async () => {
     scope = await installWorker();
     await queueOffline('/api/notes/1');
-    net.behave(() => new Promise(() => {})); // the server holds the response
+    const reached: (string | null)[] = [];
+    // The server takes the replay in and holds its answer.
+    net.behave((request) => {
+      reached.push(request.headers.get('idempotency-key'));
+      return new Promise(() => {});
+    });
     void syncNow(scope).catch(() => {});
-    await until(() => net.received.length === 0 && (net as unknown as { maxInFlight: number }).maxInFlight === 1);
+    await until(() => reached.length === 1, 5000, 'the replay to reach the server');
     expect(await status(scope)).toMatchObject({ pending: 0, inFlight: 1 });
     const firstKey = (await entries(scope))[0]!.key;
+    expect(reached).toEqual([`"${firstKey}"`]);
 
-    // Killed: a new instance of the worker, same storage, the old fetch never answered.
-    scope = await restartWorker(scope, importWorker);
+    // Killed, as a browser kills a worker: its fetch is aborted, its pass
+    // dropped mid-way; a new instance of the worker, same storage.
+    scope = await killWorker(scope, importWorker);
     net.behave(() => undefined);
     await syncNow(scope);
     expect(net.received).toEqual([]); // the lease has not lapsed yet

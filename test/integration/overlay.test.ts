@@ -318,11 +318,11 @@ describe('conflicts', () => {
   });
 
   it('client-wins resends without preconditions and with a new Idempotency-Key', async () => {
-    await conflicted('clientwins', { title: 'mine' }, { title: 'theirs' });
+    const item = await conflicted('clientwins', { title: 'mine' }, { title: 'theirs' });
     await syncNow(scope);
     await until(async () => (await status(scope)).pending === 0 && rest.log.filter((r) => r.method === 'PATCH').length === 2);
     const [first, second] = rest.log.filter((r) => r.method === 'PATCH');
-    expect(first!.ifMatch).toBeDefined();
+    expect(first!.ifMatch).toBe(`"${item.id}-v1"`);
     expect(second!.ifMatch).toBeUndefined();
     expect(second!.key).not.toBe(first!.key);
     expect(rest.items('clientwins')[0]).toMatchObject({ title: 'mine' });

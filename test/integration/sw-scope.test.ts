@@ -5,8 +5,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { MemoryCacheStorage } from '../support/cache-storage.js';
 import {
   EmulatedExtendableEvent,
+  OpaqueRedirectResponse,
   createServiceWorkerScope,
+  killWorker,
   restartWorker,
+  startNextWorker,
   startWorker,
   type ServiceWorkerScope,
 } from '../support/sw-scope.js';
@@ -23,9 +26,12 @@ afterEach(() => server.resetHandlers());
 afterAll(() => server.close());
 
 let scope: ServiceWorkerScope | undefined;
+/** A second instance beside `scope` (startNextWorker). */
+let next: ServiceWorkerScope | undefined;
 afterEach(async () => {
+  await next?.teardown();
   await scope?.teardown();
-  scope = undefined;
+  scope = next = undefined;
   vi.useRealTimers();
 });
 
@@ -503,5 +509,373 @@ describe('Workbox inside the scope', () => {
       greeting = await get('greeting');
     });
     expect(greeting).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Stopping like a browser
+
+/** A route whose handler never answers: resolves `arrived` when the request is in, `aborted` when the client gives up. */
+function heldRoute(path: string): { arrived: Promise<void>; aborted: Promise<void> } {
+  let arrive = () => {};
+  let abort = () => {};
+  const held = { arrived: new Promise<void>((resolve) => (arrive = resolve)), aborted: new Promise<void>((resolve) => (abort = resolve)) };
+  server.use(http.all(`${ORIGIN}${path}`, ({ request }) => {
+    request.signal.addEventListener('abort', abort);
+    arrive();
+    return new Promise<never>(() => {});
+  }));
+  return held;
+}
+
+/** Reads one value with the IndexedDB API the calling code sees (`indexedDB`, per instance). */
+function idbRead(name: string, key: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(name, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('s');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const get = open.result.transaction('s').objectStore('s').get(key);
+      get.onsuccess = () => {
+        open.result.close();
+        resolve(get.result);
+      };
+      get.onerror = () => reject(get.error);
+    };
+  });
+}
+
+function idbWrite(name: string, key: string, value: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open(name, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('s');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const transaction = open.result.transaction('s', 'readwrite');
+      transaction.objectStore('s').put(value, key);
+      transaction.oncomplete = () => {
+        open.result.close();
+        resolve();
+      };
+      transaction.onerror = () => reject(transaction.error);
+    };
+  });
+}
+
+describe('kill(): a browser stopping the worker abruptly', () => {
+  it('aborts the fetches in flight, does not wait for waitUntil work, and puts the globals back', async () => {
+    const slow = heldRoute('/slow');
+    const worker = newScope();
+    let workerSaw: unknown;
+    self.addEventListener('fetch', (event) => {
+      event.waitUntil(fetch('/slow').catch((error: unknown) => {
+        workerSaw = error;
+        throw error;
+      }));
+      event.waitUntil(new Promise(() => {}));
+    });
+
+    const { done } = await worker.fetch('/x');
+    await slow.arrived;
+    expect(worker.pendingEvents).toBe(1);
+    await worker.kill();
+
+    expect(workerSaw).toMatchObject({ name: 'AbortError' });
+    expect(await done).toEqual([expect.objectContaining({ name: 'AbortError' })]);
+    await slow.aborted;
+    expect(worker.running).toBe(false);
+    expect('self' in globalThis).toBe(false);
+    await expect(worker.fetch('/x')).rejects.toThrow(/stopped/);
+  });
+
+  it('clears its timers, aborts its unfinished IndexedDB transactions unseen, closes its connections and its channels', async () => {
+    const worker = newScope();
+    let timerFired = false;
+    let channel: BroadcastChannel | undefined;
+    let db: IDBDatabase | undefined;
+    const heard: string[] = [];
+    let writing = () => {};
+    const inTransaction = new Promise<void>((resolve) => (writing = resolve));
+    self.addEventListener('message', (event) => {
+      setTimeout(() => (timerFired = true), 5);
+      channel = new BroadcastChannel('sw-scope-test');
+      event.waitUntil(new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open('kill-test', 1);
+        open.onupgradeneeded = () => open.result.createObjectStore('s');
+        open.onsuccess = () => {
+          db = open.result;
+          const transaction = db.transaction('s', 'readwrite');
+          transaction.onabort = () => reject(heard.push('abort'));
+          transaction.oncomplete = () => resolve(void heard.push('complete'));
+          const store = transaction.objectStore('s');
+          store.put('written', 'key');
+          // Keeps the transaction from committing until the worker is killed.
+          const spin = () => {
+            const get = store.get('key');
+            get.onsuccess = spin;
+            get.onerror = () => heard.push('request error');
+          };
+          spin();
+          writing();
+        };
+      }));
+    });
+
+    const done = worker.message('go');
+    await inTransaction;
+    await worker.kill();
+    expect(await done).toEqual([expect.objectContaining({ name: 'AbortError' })]);
+
+    // Set after the worker's 5 ms timer, for longer: Node fires it after the worker's would have fired.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(timerFired).toBe(false);
+    // The connection is closed, and the stopped code heard nothing of the abort.
+    expect(() => db?.transaction('s')).toThrow(expect.objectContaining({ name: 'InvalidStateError' }) as Error);
+    expect(heard).toEqual([]);
+    expect(() => channel?.postMessage('late')).toThrow(expect.objectContaining({ name: 'InvalidStateError' }) as Error);
+    // Read with the same factory outside any worker: the write did not land.
+    Reflect.set(globalThis, 'indexedDB', worker.indexedDB);
+    try {
+      expect(await idbRead('kill-test', 'key')).toBeUndefined();
+    } finally {
+      Reflect.deleteProperty(globalThis, 'indexedDB');
+    }
+  });
+
+  it('fails the page fetch it had not answered, and a pending ask()', async () => {
+    const worker = newScope();
+    self.addEventListener('fetch', (event) => event.respondWith(new Promise<Response>(() => {})));
+    self.addEventListener('message', (event) => event.waitUntil(new Promise(() => {})));
+
+    const page = expect(worker.fetch('/x')).rejects.toThrow(TypeError);
+    const asked = expect(worker.ask({ op: 'never answered' })).rejects.toMatchObject({ name: 'AbortError' });
+    await worker.kill();
+    await page;
+    await asked;
+  });
+
+  it("refuses the killed instance's late code, also under the next instance's globals, and leaves the next one untouched", async () => {
+    server.use(http.get(`${ORIGIN}/data`, () => HttpResponse.text('data')));
+    let open = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let finished = () => {};
+    const lateDone = new Promise<void>((resolve) => (finished = resolve));
+    const late: Record<string, unknown> = {};
+    const options = { scriptUrl: SCRIPT_URL, caches: new MemoryCacheStorage(), indexedDB: new IDBFactory() };
+    const failure = (error: unknown) => (error as Error).name;
+
+    const before = (scope = await startWorker(options, async () => {
+      self.addEventListener('message', () => {
+        // Work no waitUntil holds, resumed after the kill.
+        void (async () => {
+          await gate;
+          late.fetch = await fetch('/data').then(() => 'fetched', failure);
+          late.cache = await caches.open('late').then(() => 'opened', failure);
+          setTimeout(() => (late.timer = 'fired'), 0);
+          try {
+            new BroadcastChannel('late').postMessage('late');
+            late.channel = 'posted';
+          } catch (error) {
+            late.channel = failure(error);
+          }
+          late.idb = await idbWrite('late-db', 'key', 'late').then(() => 'written', failure);
+          finished();
+        })();
+      });
+    }));
+    await before.message('start');
+    const after = (scope = await killWorker(before, async () => {}));
+    expect(after.running).toBe(true);
+    open();
+    await lateDone;
+    // Later than the late 0 ms timer: it would have fired by now.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+
+    expect(late).toEqual({ fetch: 'AbortError', cache: 'InvalidStateError', channel: 'InvalidStateError', idb: 'AbortError' });
+    expect(await after.run(async () => (await fetch('/data')).text())).toBe('data');
+    expect(await after.caches.keys()).toEqual([]);
+    expect(await after.run(() => idbRead('late-db', 'key'))).toBeUndefined();
+  });
+});
+
+describe('stopping an idle worker', () => {
+  it('stopIfIdle() refuses while an event is pending; stopWhenIdle() waits for it, then abandons work outside waitUntil', async () => {
+    const unheld = heldRoute('/unheld');
+    const worker = newScope();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let outcome = 'running';
+    self.addEventListener('message', (event) => {
+      // Started outside waitUntil, as an unheld syncNow() is.
+      void fetch('/unheld').then(() => (outcome = 'answered'), (error: Error) => (outcome = error.name));
+      event.waitUntil(held);
+    });
+
+    void worker.message('go');
+    await unheld.arrived;
+    expect(await worker.stopIfIdle()).toBe(false);
+    expect(worker.running).toBe(true);
+    const stopping = worker.stopWhenIdle();
+    expect(worker.running).toBe(true);
+    release();
+    await stopping;
+
+    expect(worker.running).toBe(false);
+    await unheld.aborted;
+    await vi.waitFor(() => expect(outcome).toBe('AbortError'));
+    expect('self' in globalThis).toBe(false);
+  });
+
+  it('stopIfIdle() stops a worker with no event pending at once', async () => {
+    const worker = newScope();
+    self.addEventListener('message', (event) => event.waitUntil(Promise.resolve()));
+    await worker.message('go');
+    expect(worker.pendingEvents).toBe(0);
+    expect(await worker.stopIfIdle()).toBe(true);
+    expect(worker.running).toBe(false);
+    expect('self' in globalThis).toBe(false);
+  });
+
+  it("teardown drains by default; with stop: 'when-idle' it abandons work outside waitUntil", async () => {
+    const lateWrite = () => {
+      self.addEventListener('message', () => {
+        void (async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          await (await caches.open('late')).put('/late', new Response('x'));
+        })();
+      });
+    };
+    const gentle = (scope = createServiceWorkerScope({ scriptUrl: SCRIPT_URL }));
+    lateWrite();
+    await gentle.message('go');
+    await gentle.teardown();
+    expect(await gentle.caches.has('late')).toBe(true);
+
+    const realistic = (scope = createServiceWorkerScope({ scriptUrl: SCRIPT_URL, stop: 'when-idle' }));
+    lateWrite();
+    await realistic.message('go');
+    await realistic.teardown();
+    // Later than the worker's 5 ms timer.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await realistic.caches.has('late')).toBe(false);
+  });
+});
+
+describe('two instances of one registration (startNextWorker)', () => {
+  it('each has its own modules, listeners and location; they share the registration, caches and IndexedDB', async () => {
+    let networkHits = 0;
+    server.use(http.get(`${ORIGIN}/api/items/:id`, ({ params }) => {
+      networkHits += 1;
+      return HttpResponse.json({ id: params.id });
+    }));
+    const heard: string[] = [];
+    const older = (scope = await startWorker({ scriptUrl: SCRIPT_URL }, async () => {
+      await workboxWorker(); // NetworkFirst into the 'api' cache
+      self.addEventListener('message', (event) => void heard.push(`older ${new URL(self.location.href).search} ${String(event.data)}`));
+    }));
+    await older.install();
+    await older.activate();
+    const newer = (next = await startNextWorker(older, async () => {
+      // A fresh Workbox: its default router is not the older instance's.
+      const { registerRoute } = await import('workbox-routing');
+      const { CacheOnly } = await import('workbox-strategies');
+      registerRoute(({ url }) => url.pathname.startsWith('/api/'), new CacheOnly({ cacheName: 'api' }));
+      self.addEventListener('message', (event) => void heard.push(`newer ${new URL(self.location.href).search} ${String(event.data)}`));
+    }, { scriptUrl: `${SCRIPT_URL}&v=2` }));
+
+    await older.message('a');
+    await newer.message('b');
+    expect(heard).toEqual(['older ?manifest=/m.json a', 'newer ?manifest=/m.json&v=2 b']);
+
+    // Cached by the older one's NetworkFirst, served by the newer one's CacheOnly.
+    await (await older.fetch('/api/items/1')).done;
+    expect(await (await newer.fetch('/api/items/1')).response?.json()).toEqual({ id: '1' });
+    await expect(newer.fetch('/api/items/2')).rejects.toThrow();
+    expect(networkHits).toBe(1);
+
+    // One IndexedDB, a connection each.
+    await older.run(() => idbWrite('shared', 'from', 'older'));
+    expect(await newer.run(() => idbRead('shared', 'from'))).toBe('older');
+
+    // An update's lifecycle in one registration.
+    await newer.install();
+    expect(older.registration).toBe(newer.registration);
+    expect(newer.registration.waiting).toBe(newer.worker);
+    expect(newer.registration.active).toBe(older.worker);
+    await newer.activate();
+    expect(newer.registration.active).toBe(newer.worker);
+    expect(older.worker.state).toBe('redundant');
+
+    // The older one stops; the newer one runs on, on the same globals.
+    await older.kill();
+    expect('self' in globalThis).toBe(true);
+    expect(await newer.run(() => idbRead('shared', 'from'))).toBe('older');
+    await newer.message('c');
+    expect(heard.at(-1)).toBe('newer ?manifest=/m.json&v=2 c');
+    await newer.teardown();
+    expect('self' in globalThis).toBe(false);
+  });
+
+  it('two instances of the real worker share its outbox: a write one queued, the other replays once', async () => {
+    const manifest = { version: 1, routes: [{ match: '/api/notes/:id', methods: ['POST'], queue: {} }] };
+    let online = false;
+    const received: string[] = [];
+    server.use(
+      http.get(`${ORIGIN}/m.json`, () => HttpResponse.json(manifest)),
+      http.post(`${ORIGIN}/api/notes/:id`, async ({ request }) => {
+        if (!online) return HttpResponse.error();
+        received.push(await request.text());
+        return HttpResponse.json({}, { status: 201 });
+      }),
+    );
+    const importWorker = () => import('../../sw/sw-entry.js');
+    const ask = async (worker: ServiceWorkerScope, op: string) =>
+      ((await worker.ask({ kind: 'outbox-request', v: 1, op, args: {} })) as { ok: boolean; value: { pending: number } }).value;
+
+    const older = (scope = await startWorker({ scriptUrl: SCRIPT_URL }, importWorker));
+    await older.install();
+    await older.activate();
+    const queued = await older.fetch(`${ORIGIN}/api/notes/1`, { method: 'POST', body: '{"n":1}' });
+    expect(queued.response?.status).toBe(202);
+    await queued.done;
+
+    const newer = (next = await startNextWorker(older, importWorker));
+    await newer.install();
+    expect((await ask(newer, 'status')).pending).toBe(1);
+    online = true;
+    await ask(newer, 'sync-now');
+    expect(received).toEqual(['{"n":1}']);
+    expect((await ask(older, 'status')).pending).toBe(0);
+  });
+});
+
+describe('opaque redirects', () => {
+  it("gives fetch with redirect: 'manual' the browser's opaqueredirect for a 3xx, and leaves other answers alone", async () => {
+    server.use(
+      http.all(`${ORIGIN}/moved`, () => new HttpResponse(null, { status: 302, headers: { location: '/login' } })),
+      http.get(`${ORIGIN}/temporary`, () => new HttpResponse('gone there', { status: 307, headers: { location: '/login' } })),
+      http.get(`${ORIGIN}/login`, () => HttpResponse.text('login page')),
+      http.get(`${ORIGIN}/plain`, () => HttpResponse.text('plain')),
+    );
+    const worker = newScope();
+    const seen = await worker.run(async () => ({
+      manual: await fetch('/moved', { redirect: 'manual' }),
+      fromRequest: await fetch(new Request(`${ORIGIN}/moved`, { method: 'POST', body: 'x', redirect: 'manual' })),
+      temporary: await fetch(`${ORIGIN}/temporary`, { redirect: 'manual' }),
+      followed: await fetch('/moved'),
+      notRedirected: await fetch('/plain', { redirect: 'manual' }),
+    }));
+
+    for (const [name, url] of [['manual', '/moved'], ['fromRequest', '/moved'], ['temporary', '/temporary']] as const) {
+      const response = seen[name];
+      expect(response, name).toBeInstanceOf(OpaqueRedirectResponse);
+      expect(response, name).toBeInstanceOf(Response);
+      expect({ type: response.type, status: response.status, ok: response.ok, statusText: response.statusText, redirected: response.redirected, url: response.url, body: response.body }, name)
+        .toEqual({ type: 'opaqueredirect', status: 0, ok: false, statusText: '', redirected: false, url: `${ORIGIN}${url}`, body: null });
+      expect([...response.headers], name).toEqual([]);
+      expect(response.clone().type, name).toBe('opaqueredirect');
+    }
+    expect({ status: seen.followed.status, redirected: seen.followed.redirected, text: await seen.followed.text() }).toEqual({ status: 200, redirected: true, text: 'login page' });
+    expect({ type: seen.notRedirected.type, status: seen.notRedirected.status, text: await seen.notRedirected.text() }).toEqual({ type: 'default', status: 200, text: 'plain' });
   });
 });

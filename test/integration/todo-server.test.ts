@@ -329,10 +329,13 @@ describe('the todo example server', () => {
   it('answers 409 to a request whose Idempotency-Key is still being processed', async () => {
     const key = `"${crypto.randomUUID()}"`;
     const body = JSON.stringify({ title: 'Slow upload' });
-    // The first request sends its headers and half its body, then waits.
+    // The first request sends its headers and half its body, then waits. It
+    // asks for `100 Continue`: Node's server sends that just before it runs
+    // the handler, in the same tick, so once the client hears it the server
+    // has taken the key (no sleep racing the server's start).
     const slow = httpRequest(new URL('api/todos', base), {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'idempotency-key': key },
+      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'idempotency-key': key, expect: '100-continue' },
     });
     const slowAnswer = new Promise<{ status: number; body: string }>((resolve, reject) => {
       slow.on('response', (res) => {
@@ -342,8 +345,9 @@ describe('the todo example server', () => {
       });
       slow.on('error', reject);
     });
+    slow.flushHeaders();
+    await once(slow, 'continue');
     slow.write(body.slice(0, 8));
-    await new Promise((r) => setTimeout(r, 300));
 
     const concurrent = await create({ title: 'Slow upload' }, { 'idempotency-key': key });
     expect(concurrent.status).toBe(409);

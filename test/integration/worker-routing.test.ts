@@ -1,4 +1,4 @@
-import { http, HttpResponse, delay } from 'msw';
+import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { restartWorker, startWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
@@ -68,6 +68,13 @@ async function installedWorker(scriptUrl = `${ORIGIN}/sw.js`): Promise<ServiceWo
   return scope;
 }
 
+/** A network that does not answer until the test opens the gate: slower than any timeout, without racing a timer. */
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open = () => {};
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
 /** Fetches through the worker and returns what the page would see. */
 async function get(path: string, init?: Parameters<ServiceWorkerScope['fetch']>[1]) {
   const outcome = await scope!.fetch(new URL(path, ORIGIN).href, init);
@@ -82,7 +89,7 @@ describe('the drop-in worker', () => {
     await installedWorker();
     expect(fetched).toEqual(['no-cache']);
     expect(await get('/api/items')).toMatchObject({ handled: true, status: 200, body: JSON.stringify({ version }) });
-    expect(await scope!.caches.match(`${ORIGIN}/api/items`)).toBeDefined();
+    expect(await (await scope!.caches.match(`${ORIGIN}/api/items`))?.json()).toEqual({ version });
   });
 
   it('leaves a request no route matches alone: no respondWith', async () => {
@@ -127,8 +134,14 @@ describe('strategies', () => {
   it('network-first falls back to the cache when the network is slower than networkTimeoutSeconds', async () => {
     await installedWorker();
     const fresh = await get('/api/items');
-    server.use(http.get(`${ORIGIN}/api/items`, async () => (await delay(1000), HttpResponse.json({ late: true }))));
-    expect((await get('/api/items')).body).toBe(fresh.body);
+    const network = gate();
+    server.use(http.get(`${ORIGIN}/api/items`, async () => (await network.opened, HttpResponse.json({ late: true }))));
+    const slow = await scope!.fetch(`${ORIGIN}/api/items`);
+    expect(await slow.response?.text()).toBe(fresh.body);
+    // The late answer still goes to the cache, for next time.
+    network.open();
+    expect(await slow.done).toEqual([]);
+    expect(await (await scope!.caches.match(`${ORIGIN}/api/items`))?.json()).toEqual({ late: true });
   });
 
   it('network-first fails like the network when nothing is cached', async () => {
@@ -159,8 +172,10 @@ describe('strategies', () => {
     await installedWorker();
     await get('/api/live');
     expect(await scope!.caches.match(`${ORIGIN}/api/live`)).toBeUndefined();
-    server.use(http.get(`${ORIGIN}/api/live`, async () => (await delay(1000), HttpResponse.json({}))));
-    await expect(scope!.fetch(`${ORIGIN}/api/live`)).rejects.toThrow();
+    const network = gate();
+    server.use(http.get(`${ORIGIN}/api/live`, async () => (await network.opened, HttpResponse.json({}))));
+    await expect(scope!.fetch(`${ORIGIN}/api/live`)).rejects.toMatchObject({ name: 'TimeoutError', message: 'no response within 0.2 s' });
+    network.open();
   });
 });
 

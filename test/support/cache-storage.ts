@@ -14,7 +14,20 @@
  * Not emulated: opaque and error responses (Node's fetch never makes the
  * first; the second cannot be stored), quotas, and a response's `type`
  * (a cached response comes back as 'default', its `url` and `redirected` kept).
+ *
+ * Inside an emulated worker scope (sw-scope.ts), a worker instance that was
+ * stopped (killed, or stopped while idle) has every call rejected with an
+ * InvalidStateError, also a put whose body it was still reading: a stopped
+ * worker's late code must not change what the next instance finds.
  */
+
+/** Set by sw-scope.ts while a scope is installed: throws when the caller is a stopped worker instance. */
+const CALLER_GUARD = Symbol.for('offline-outbox.test.sw-scope.caller-guard');
+
+function checkCaller(): void {
+  const guard: unknown = Reflect.get(globalThis, CALLER_GUARD);
+  if (typeof guard === 'function') guard();
+}
 
 interface StoredResponse {
   readonly status: number;
@@ -125,20 +138,24 @@ export class MemoryCache implements Cache {
   }
 
   async matchAll(request?: RequestInfo | URL, options?: CacheQueryOptions): Promise<ReadonlyArray<Response>> {
+    checkCaller();
     return this.#query(request, options).map((entry) => toResponse(entry.response));
   }
 
   async keys(request?: RequestInfo | URL, options?: CacheQueryOptions): Promise<ReadonlyArray<Request>> {
+    checkCaller();
     return this.#query(request, options).map((entry) => entry.request.clone());
   }
 
   async delete(request: RequestInfo | URL, options?: CacheQueryOptions): Promise<boolean> {
+    checkCaller();
     const doomed = new Set(this.#query(request, options));
     this.#entries = this.#entries.filter((entry) => !doomed.has(entry));
     return doomed.size > 0;
   }
 
   async put(request: RequestInfo | URL, response: Response): Promise<void> {
+    checkCaller();
     const inner = toRequest(request);
     assertStorable(inner, response);
     const stored = await store(response);
@@ -150,6 +167,7 @@ export class MemoryCache implements Cache {
   }
 
   async addAll(requests: Iterable<RequestInfo | URL>): Promise<void> {
+    checkCaller();
     const inners = [...requests].map(toRequest);
     for (const inner of inners) {
       const protocol = new URL(inner.url).protocol;
@@ -171,6 +189,8 @@ export class MemoryCache implements Cache {
 
   /** The spec's "batch cache operations" for puts: atomic, replace-then-append. */
   #commit(entries: Entry[]): void {
+    // Again: the caller may have been stopped while the bodies were read.
+    checkCaller();
     entries.forEach((entry, index) => {
       if (entries.slice(0, index).some((earlier) => matches(entry.request, earlier))) {
         throw new DOMException(`Cache: duplicate request ${entry.request.url} in one batch`, 'InvalidStateError');
@@ -193,6 +213,7 @@ export class MemoryCacheStorage implements CacheStorage {
   readonly #caches = new Map<string, MemoryCache>();
 
   async open(cacheName: string): Promise<Cache> {
+    checkCaller();
     const name = String(cacheName);
     let cache = this.#caches.get(name);
     if (!cache) {
@@ -203,18 +224,22 @@ export class MemoryCacheStorage implements CacheStorage {
   }
 
   async has(cacheName: string): Promise<boolean> {
+    checkCaller();
     return this.#caches.has(String(cacheName));
   }
 
   async delete(cacheName: string): Promise<boolean> {
+    checkCaller();
     return this.#caches.delete(String(cacheName));
   }
 
   async keys(): Promise<string[]> {
+    checkCaller();
     return [...this.#caches.keys()];
   }
 
   async match(request: RequestInfo | URL, options?: MultiCacheQueryOptions): Promise<Response | undefined> {
+    checkCaller();
     if (options?.cacheName !== undefined) {
       return this.#caches.get(String(options.cacheName))?.match(request, options);
     }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { connectOutbox, isOutboxClientError, OutboxClientError, type OutboxClient } from '../../client/connect-outbox.js';
 import { CHANNEL_NAME, type OutboxEvent, type OutboxReply, type OutboxRequest, type OutboxStatus } from '../../common/messages.js';
 
@@ -11,14 +11,16 @@ interface FakeWorker {
   received: unknown[];
   /** How many ports came with each message. */
   ports: number[];
-  /** Resolves when the page closes the reply channel of the last request. */
-  closed: Promise<void>;
+  /** Resolves (to the port's 'close' event) when the page closes the reply channel of the last request. */
+  closed: Promise<unknown>;
+  /** The reply port the last request transferred. */
+  port?: MessagePort;
   postMessage(data: unknown, transfer?: Transferable[]): void;
 }
 
 /** Answers on the transferred port, as the worker does; `answer` returning undefined models a worker that never replies. */
 function fakeWorker(answer: (request: OutboxRequest) => OutboxReply | undefined = () => ({ ok: true, value: STATUS })): FakeWorker {
-  let onClosed = () => {};
+  let onClosed = (_: unknown) => {};
   const worker: FakeWorker = {
     received: [],
     ports: [],
@@ -26,7 +28,8 @@ function fakeWorker(answer: (request: OutboxRequest) => OutboxReply | undefined 
     postMessage(data, transfer = []) {
       worker.received.push(structuredClone(data));
       worker.ports.push(transfer.length);
-      const port = transfer[0] as MessagePort & { once(event: 'close', listener: () => void): void };
+      const port = transfer[0] as MessagePort & { once(event: 'close', listener: (event: unknown) => void): void };
+      worker.port = port;
       // Node's MessagePort says 'close' when the other end closes.
       port.once('close', onClosed);
       const reply = answer(data as OutboxRequest);
@@ -82,8 +85,14 @@ describe('connectOutbox requests', () => {
   it('closes the reply channel once answered', async () => {
     const worker = fakeWorker();
     fakeNavigator({ controller: worker });
+    const close = vi.spyOn(MessagePort.prototype, 'close');
     await connect().status();
-    await worker.closed;
+    // The page closed its own end (not the one it transferred) as soon as the reply came...
+    expect(close).toHaveBeenCalledTimes(1);
+    expect(close.mock.contexts[0]).toBeInstanceOf(MessagePort);
+    expect(close.mock.contexts[0]).not.toBe(worker.port);
+    // ...and the worker's end hears it.
+    expect(await worker.closed).toMatchObject({ type: 'close' });
   });
 
   it("rejects with the worker's code and message when it answers ok: false", async () => {
@@ -117,8 +126,11 @@ describe('connectOutbox requests', () => {
     expect(error).toMatchObject({ code: 'worker-timeout' });
     expect((error as Error).message).toMatch(/^offline-outbox: entries: the service worker did not answer within 30 ms: none is active for this page\./);
     ready({ active: worker });
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(worker.received).toEqual([]);
+    // A later request waits for the same `ready` after the timed-out one did, so
+    // once it is answered the late one has acted if it ever would: the worker
+    // must have been asked that later request only.
+    await expect(connect().status()).resolves.toEqual(STATUS);
+    expect(worker.received).toEqual([{ kind: 'outbox-request', v: 1, op: 'status', args: {} }]);
   });
 
   it('rejects with no-service-worker, saying why, where there are none', async () => {
@@ -145,6 +157,11 @@ describe('isOutboxClientError', () => {
 });
 
 describe('connectOutbox events', () => {
+  // A page's navigator: its serviceWorker container is an EventTarget (the worker's postMessage to pages arrives there).
+  beforeEach(() => {
+    vi.stubGlobal('navigator', { serviceWorker: Object.assign(new EventTarget(), { controller: null, ready: new Promise(() => {}), startMessages() {} }) });
+  });
+
   /** The worker's side: a real channel of the same name. */
   function workerChannel(): BroadcastChannel {
     const channel = new BroadcastChannel(CHANNEL_NAME);
@@ -201,8 +218,15 @@ describe('connectOutbox events', () => {
     expect(calls).toEqual(['a', 'b', 'b']);
 
     client.close();
+    // A channel opened after the client's hears each message after the
+    // client's channel would have (the HTML spec delivers to a name's
+    // channels in creation order): once it has heard sync-end, a still open
+    // client would have heard `queued`.
+    const probe = workerChannel();
+    const probed = new Promise<void>((resolve) => probe.addEventListener('message', ({ data }) => data?.type === 'sync-end' && resolve()));
     worker.postMessage(queued);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    worker.postMessage(syncEnd);
+    await probed;
     expect(calls).toEqual(['a', 'b', 'b']);
   });
 
