@@ -110,7 +110,11 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
     return [ignored, example];
   };
 
-  const queue = (step: () => Promise<unknown>) => (work = work.then(step).catch((error: unknown) => console.warn('offline-outbox: change notices failed; the next catch-up asks again', error)));
+  const queue = (step: () => Promise<unknown>) =>
+    (work = work.then(step).catch((error: unknown) => {
+      // Aborted by a log-out: nothing to report, nothing to ask again.
+      if ((error as { name?: string } | undefined)?.name !== 'AbortError') console.warn('offline-outbox: change notices failed; the next catch-up asks again', error);
+    }));
 
   return {
     /** Takes a batch of notices from the page; returns how many were accepted and how many ignored. */

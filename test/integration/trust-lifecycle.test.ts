@@ -15,6 +15,7 @@ const manifest = {
     { match: '/api/notes/:id', methods: ['POST', 'PUT', 'PATCH'], queue: {}, resource: 'notes' },
   ],
   resources: { notes: { collection: '/api/notes', item: '/api/notes/:id' } },
+  changes: { stream: '/api/changes/stream', since: '/api/changes?since={cursor}' },
 };
 
 let scope: ServiceWorkerScope;
@@ -90,5 +91,36 @@ describe('work the worker starts is held by an event (a browser stops an idle wo
     expect(net.received.length).toBe(before + 1);
     const cached = await (await scope.caches.open((await scope.caches.keys()).find((n) => n.includes('/api/notes/:id'))!)).match('http://127.0.0.1:8080/api/notes/1');
     expect(await cached!.json()).toEqual({ id: '1', v: 2 });
+  });
+});
+
+describe('clear() while the feed and revalidations are in flight (defect 20)', () => {
+  it('neither the old cursor nor a refetched entry survives the log-out', async () => {
+    scope = await installWorker();
+    const since: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    net.behave(async (request) => {
+      const url = new URL(request.url);
+      if (url.pathname === '/api/changes') {
+        since.push(url.searchParams.get('since')!);
+        await gate;
+        return HttpResponse.json({ notices: [{ resource: 'notes', id: '1', type: 'updated', version: 3 }], cursor: 'c-9' });
+      }
+      if (since.length) await gate;
+      return HttpResponse.json({ id: '1' }, { headers: { etag: '"v1"' } });
+    });
+    await (await scope.fetch('/api/notes/1')).done;
+    await ask(scope, 'notices', { notices: [{ resource: 'notes', id: '1', type: 'updated', version: 2, cursor: 'c-5' }] });
+    await until(() => net.received.length >= 2, 5000, 'the first notice applied');
+    const catchUp = ask(scope, 'catch-up').catch(() => {});
+    await until(() => since.length === 1, 5000, 'the catch-up is at the server');
+    expect(await ask(scope, 'clear')).toBe(true);
+    release();
+    await catchUp;
+    await ask(scope, 'catch-up');
+    // No cursor after a log-out: nothing to catch up on, so no second request.
+    expect(since).toEqual(['c-5']);
+    expect((await scope.caches.keys()).filter((n) => n.startsWith('offline-outbox:'))).toEqual([]);
   });
 });
