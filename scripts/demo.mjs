@@ -143,7 +143,8 @@ async function main() {
     const shot = join(SHOTS, 'outbox-status-mid-sync.png');
     await page.screenshot({ path: shot });
     detail(`screenshot mid-sync: ${shot}`);
-    const progress = await page.$eval('outbox-status', (el) => el.shadowRoot?.textContent);
+    // What a person reads: the rendered text, not the element's own <style>.
+    const progress = await page.$eval('outbox-status', (el) => [...(el.shadowRoot?.children ?? [])].filter((c) => c.localName !== 'style').map((c) => c.innerText ?? c.textContent).join(' '));
     detail(`the status element says: ${progress?.replace(/\s+/g, ' ').trim()}`);
     await until('the replay to end with one conflict', async () => {
       const s = await status(page);
