@@ -40,16 +40,6 @@ export async function fetchWithin(request: Request, timeoutMs: number | undefine
   }
 }
 
-const removals = new Set<Promise<void>>();
-function track(removal: Promise<void>): void {
-  // A failed removal leaves the write in flight: it is sent again, same key, when its lease lapses.
-  const settled = removal.catch(() => {}).finally(() => removals.delete(settled));
-  removals.add(settled);
-}
-
-/** Resolves once every removal started so far has committed (or failed). */
-export const settled = (): Promise<unknown> => Promise.all(removals);
-
 /** What replays of declared resources' writes add (see resource-replay.ts). */
 export interface ReplayContext {
   /** The strong ETag of each item's last delivered write (by `"<resource> <id>"`): the If-Match of a chained write behind it. */
@@ -103,9 +93,11 @@ export async function replayClaimed({ entry, body }: Claimed, context: ReplayCon
     return settle({ ...entry, state: 'pending' }, 'retry');
   }
   if (outcome === 'done') {
-    // The group's next write need not wait for this bookkeeping; a pass
-    // ends only once its removals are committed (see settled()).
-    if (!(await context.delivered(entry, response!))) track(removeEntry(entry.seq!));
+    // Removed before the group's next write is sent: a worker killed in
+    // between must not resend this one after the next (a server that ignores
+    // keys would apply them out of order). Removals of several groups still
+    // share transactions (see store.removeEntry).
+    if (!(await context.delivered(entry, response!))) await removeEntry(entry.seq!);
     broadcast('replayed', { id: entry.id, status: status! });
     return 'done';
   }

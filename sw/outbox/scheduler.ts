@@ -15,7 +15,7 @@ import { broadcast } from './broadcast.js';
 import { BACKOFF_BASE_MS } from './outcome.js';
 import type { OutboxEntry } from './entry.js';
 import { isLive } from './entry.js';
-import { LEASE_MS, replayClaimed, settle, settled, type ReplayContext } from './replay.js';
+import { LEASE_MS, replayClaimed, settle, type ReplayContext } from './replay.js';
 import { metaStore } from '../store/db.js';
 import { claim, listEntries, refreshBusy, release, renewLeases, saveEntry } from './store.js';
 
@@ -190,7 +190,6 @@ export function createScheduler(
         }),
       );
       failure = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected')?.reason;
-      await settled();
     } finally {
       clearInterval(renewal);
     }

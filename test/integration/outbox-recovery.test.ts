@@ -1,6 +1,6 @@
 import { HttpResponse } from 'msw';
 import { describe, expect, it, vi } from 'vitest';
-import { ask, outboxSuite, entries, importWorker, installWorker, send, status, syncNow, until } from '../support/outbox-harness.js';
+import { ask, movableClock, outboxSuite, entries, importWorker, installWorker, send, status, syncNow, until } from '../support/outbox-harness.js';
 import { killWorker, restartWorker, type ServiceWorkerScope } from '../support/sw-scope.js';
 
 const manifest = { version: 1, routes: [{ match: '/api/notes/:id', methods: ['POST', 'PUT'], queue: {} }] };
@@ -58,7 +58,7 @@ describe('crash safety', () => {
 
 describe('Background Sync', () => {
   it('registers its tag when a write is queued; a sync with work left fails, so the browser retries it', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(0); // no backoff wait between the attempts below
+    const clock = movableClock(); // each sync below comes after the backoff of the attempt before it
     scope = await installWorker();
     await queueOffline('/api/notes/1');
     expect(await scope.registration.sync.getTags()).toEqual(['offline-outbox']);
@@ -66,9 +66,11 @@ describe('Background Sync', () => {
     await expect(scope.sync('offline-outbox', false)).rejects.toThrow(/1 writes still waiting/);
     expect(await scope.registration.sync.getTags()).toEqual(['offline-outbox']);
     // The last chance, with the server answering (503): a fresh registration.
+    clock.advance();
     await expect(scope.sync('offline-outbox', true)).resolves.toBeUndefined();
     expect(await scope.registration.sync.getTags()).toEqual(['offline-outbox']);
     net.behave(() => undefined);
+    clock.advance();
     await scope.sync('offline-outbox');
     expect(net.received.at(-1)).toMatchObject({ path: '/api/notes/1' });
     expect((await status(scope)).pending).toBe(0);

@@ -1,6 +1,6 @@
 import { HttpResponse, delay } from 'msw';
 import { describe, expect, it, vi } from 'vitest';
-import { outboxSuite, entries, installWorker, send, status, syncNow } from '../support/outbox-harness.js';
+import { movableClock, outboxSuite, entries, installWorker, send, status, syncNow } from '../support/outbox-harness.js';
 import type { ServiceWorkerScope } from '../support/sw-scope.js';
 
 const manifest = {
@@ -249,10 +249,11 @@ describe('replay outcomes', () => {
 
   it('past maxAttempts: dead, with the reason', async () => {
     scope = await installWorker();
-    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const clock = movableClock();
     await queueOffline(['/api/limited/1']);
     net.behave(() => new HttpResponse(null, { status: 500 }));
     await syncNow(scope);
+    clock.advance();
     await syncNow(scope);
     expect(await entries(scope)).toMatchObject([{ state: 'dead', attempts: 2, lastError: 'gave up after 2 attempts (HTTP 500)' }]);
   });
@@ -274,10 +275,13 @@ describe('replay outcomes', () => {
 
   it('retries with the same Idempotency-Key until delivered', async () => {
     scope = await installWorker();
-    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const clock = movableClock();
     await queueOffline(['/api/notes/1']);
     net.behave((_, attempt) => (attempt < 3 ? new HttpResponse(null, { status: 500 }) : undefined));
-    for (let i = 0; i < 3; i++) await syncNow(scope);
+    for (let i = 0; i < 3; i++) {
+      await syncNow(scope);
+      clock.advance();
+    }
     expect(net.received.map((r) => r.key)).toEqual([net.received[0]!.key, net.received[0]!.key, net.received[0]!.key]);
     expect(await entries(scope)).toEqual([]);
   });

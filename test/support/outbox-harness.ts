@@ -147,3 +147,15 @@ export function listenAsPage(scope: ServiceWorkerScope, events: OutboxEvent[] = 
   Object.defineProperty(page, 'messages', { value: events });
   return events;
 }
+
+/**
+ * A clock the test moves: `Date.now()` reads real time plus what `advance`
+ * added, so a write backing off (at least a second) is due after
+ * `advance(backoff)` without waiting for it.
+ */
+export function movableClock() {
+  const real = Date.now.bind(Date);
+  let offset = 0;
+  vi.spyOn(Date, 'now').mockImplementation(() => real() + offset);
+  return { advance: (ms = 10 * 60 * 1000) => void (offset += ms) };
+}
