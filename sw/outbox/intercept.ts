@@ -198,7 +198,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     try {
       return await sendLive(record);
     } finally {
-      void endLiveSend(group, fingerprint).catch(() => {});
+      void endLiveSend(record).catch(() => {});
     }
   });
 

@@ -20,6 +20,7 @@
 import { promisifyRequest } from 'idb-keyval';
 import { ENTRIES, META, openDatabase } from '../store/db.js';
 import { isLive, type OutboxEntry } from './entry.js';
+import { grouped } from '../store/grouped.js';
 
 /** This worker instance: records of other instances are another worker's (or a dead one's). */
 export const INSTANCE = crypto.randomUUID();
@@ -63,13 +64,28 @@ export type LiveStart =
   /** A copy of a write already queued: answer from that entry. */
   | { go: false; queued: string; key: string };
 
+interface Start {
+  group: string;
+  fingerprint: string;
+  key: string;
+  timeoutMs: number;
+}
+
 /**
- * In one transaction: looks at the group's live sends and queued writes, and
- * records this send if it may go.
+ * For each send, in one transaction shared by the sends that arrive
+ * together (group commit): looks at its group's live sends and queued
+ * writes, and records the send if it may go.
  */
-export async function startLiveSend(group: string, fingerprint: string, key: string, timeoutMs: number, now = Date.now()): Promise<LiveStart> {
+const startLiveSends = grouped<Start, LiveStart>(async (batch) => {
+  const now = Date.now();
   const t = (await openDatabase()).transaction([META, ENTRIES], 'readwrite', { durability: 'relaxed' });
   const meta = t.objectStore(META);
+  const results = await Promise.all(batch.map((s) => decide(t, meta, s, now)));
+  await promisifyRequest(t);
+  return results;
+});
+
+async function decide(t: IDBTransaction, meta: IDBObjectStore, { group, fingerprint, key, timeoutMs }: Start, now: number): Promise<LiveStart> {
   const [records, keys, entries] = await Promise.all([
     promisifyRequest(meta.getAll(inGroup(group))) as Promise<LiveRecord[]>,
     promisifyRequest(meta.getAllKeys(inGroup(group))),
@@ -92,22 +108,21 @@ export async function startLiveSend(group: string, fingerprint: string, key: str
     meta.put({ key: reuse ?? key, fingerprint, instance: INSTANCE, until: now + timeoutMs + GRACE_MS } satisfies LiveRecord, recordKey(group, fingerprint));
     result = { go: true, key: reuse };
   }
-  await promisifyRequest(t);
   return result;
 }
 
 /** Waits for another instance's send to the group to settle, then starts this one. */
 export async function startWhenFree(group: string, fingerprint: string, key: string, timeoutMs: number): Promise<Exclude<LiveStart, { wait: true }>> {
   for (;;) {
-    const start = await startLiveSend(group, fingerprint, key, timeoutMs);
+    const start = await startLiveSends({ group, fingerprint, key, timeoutMs });
     if (!('wait' in start)) return start;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
 
-/** The page has its answer: the record goes. */
-export async function endLiveSend(group: string, fingerprint: string): Promise<void> {
+/** The page has its answer: the record goes (removals arriving together share a transaction). */
+export const endLiveSend = grouped<string>(async (records) => {
   const t = (await openDatabase()).transaction(META, 'readwrite', { durability: 'relaxed' });
-  t.objectStore(META).delete(recordKey(group, fingerprint));
+  for (const record of records) t.objectStore(META).delete(record);
   await promisifyRequest(t);
-}
+});

@@ -8,6 +8,7 @@
 import { promisifyRequest } from 'idb-keyval';
 import { BODIES, ENTRIES, META, openDatabase } from '../store/db.js';
 import { currentEpoch, isCurrent } from '../store/epoch.js';
+import { grouped } from '../store/grouped.js';
 import { isLive, type EntryState, type OutboxEntry } from './entry.js';
 
 /**
@@ -19,35 +20,6 @@ const RELAXED: IDBTransactionOptions = { durability: 'relaxed' };
 
 const tx = async (stores: string[], mode: IDBTransactionMode, options?: IDBTransactionOptions) =>
   (await openDatabase()).transaction(stores, mode, options);
-
-/**
- * Calls that arrive while a commit is under way wait and share the next
- * transaction: under load one commit serves many, and an idle call waits
- * for no one. Each call resolves when the transaction holding it committed.
- */
-function grouped<T>(commit: (batch: T[]) => Promise<void>): (item: T) => Promise<void> {
-  let waiting: { item: T; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  let running = false;
-  const drain = async () => {
-    running = true;
-    while (waiting.length) {
-      const batch = waiting;
-      waiting = [];
-      try {
-        await commit(batch.map((w) => w.item));
-        for (const w of batch) w.resolve();
-      } catch (error) {
-        for (const w of batch) w.reject(error);
-      }
-    }
-    running = false;
-  };
-  return (item) =>
-    new Promise((resolve, reject) => {
-      waiting.push({ item, resolve, reject });
-      if (!running) void drain();
-    });
-}
 
 interface Enqueue {
   entry: OutboxEntry;
