@@ -71,8 +71,10 @@ export async function enqueue(entry: OutboxEntry, body: ArrayBuffer | null, epoc
  * The groups with live entries (waiting, in flight, conflicted, parked for
  * auth), kept in memory: asking IndexedDB for every write would queue each
  * read behind the strict commits of the writes before it. Read once per
- * worker instance, then kept current by this module's own writes (a second
- * worker instance writing at the same time, during an update, is not seen).
+ * worker instance, then kept current by this module's own writes. It is a
+ * fast path only: a group it calls idle is checked again in IndexedDB before
+ * a live send (live-sends.ts), where a second worker instance's entries, during
+ * an update, are seen.
  */
 let busy: Promise<Set<string>> | undefined;
 
