@@ -24,7 +24,8 @@ const browserScript = (input, file) => ({
   plugins: [production(), nodeResolve({ browser: true }), ts(), minify()],
 });
 
-const externalDeps = /^idb-keyval(\/.*)?$/;
+// The module build leaves its dependencies to the app's bundler, so an app's own Workbox and ours are one copy (one Router, one set of cache names).
+const externalDeps = /^(idb-keyval|workbox-[a-z-]+)(\/.*)?$/;
 
 export default [
   browserScript('sw/sw-entry.ts', 'dist/sw.js'),
