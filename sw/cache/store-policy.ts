@@ -9,7 +9,7 @@ import type { CacheOptions } from '../manifest/types.js';
 const directives = (response: Response): string[] =>
   (response.headers.get('cache-control') ?? '').toLowerCase().split(',').map((d) => d.trim().split('=')[0]!);
 
-export function mayStore(options: CacheOptions, response: Response): boolean {
+export function mayStore(options: Pick<CacheOptions, 'statuses' | 'private'>, response: Response): boolean {
   const { status } = response;
   const statusOk = options.statuses ? options.statuses.includes(status) : status >= 200 && status < 300 && status !== 206;
   if (!statusOk) return false;

@@ -4,7 +4,7 @@
  * "version": 17, "cursor": "…"}`. Notices are data from the network: each is
  * checked, and one that is not this shape is ignored, never thrown.
  */
-import { isObject } from '../overlay/merge-patch.js';
+import { isObject } from '../shared/json.js';
 
 export interface Notice {
   resource: string;

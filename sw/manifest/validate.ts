@@ -3,8 +3,10 @@
  * small checkers rather than a schema library; it reports every problem, each
  * located by the field's path, with what was expected and what was found.
  */
+import { compileRoutes, findRoute } from '../routing/route-table.js';
 import { compilePattern } from './pattern.js';
-import type { Manifest, ManifestIssue, ValidationResult } from './types.js';
+import { CACHE_STRATEGIES, CONFLICT_DETECTIONS, CONFLICT_POLICIES, HTTP_METHODS, ID_SOURCES, PRIORITY_NAMES, WRITE_METHODS } from './types.js';
+import { NETWORK_TIMEOUT_STRATEGIES, UNCACHED_STRATEGIES, type Manifest, type ManifestIssue, type ValidationResult } from './types.js';
 
 type Issues = ManifestIssue[];
 /** Checks `value` at `path`, recording issues; returns whether it passed. */
@@ -12,9 +14,8 @@ type Check = (value: unknown, path: string, issues: Issues) => boolean;
 /** A field's checker and, when the field is required, how to add it. */
 type Field = [Check, required?: string];
 
-const WRITE_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'];
-const METHODS = ['GET', ...WRITE_METHODS];
-const STRATEGIES = ['network-first', 'stale-while-revalidate', 'cache-first', 'network-only'];
+/** `list.includes(value)` for a value of any type (a readonly tuple's `includes` takes only its members). */
+const among = (list: readonly unknown[], value: unknown): boolean => list.includes(value);
 
 function show(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
@@ -51,7 +52,7 @@ const seconds: Check = (v, p, is) =>
 const oneOf =
   (values: readonly (string | number)[], also?: [string, Check]): Check =>
   (v, p, is) => {
-    if (values.includes(v as string)) return true;
+    if (among(values, v)) return true;
     if (also && also[1](v, p, [])) return true;
     const list = values.join(', ');
     return expected(is, p, `one of ${also ? `${list} or ${also[0]}` : list}`, v, 'bad-value');
@@ -63,9 +64,25 @@ const pattern: Check = (v, p, is) => {
   return typeof compiled !== 'string' || issue(is, p, 'bad-value', compiled);
 };
 
+// The validator does not know the site's origin: one that no route can name stands in for it.
+const SELF = 'https://self.invalid';
+
+/**
+ * Whether a path resolves on the page's own origin. "//host/x" does not, nor
+ * "/\host/x" or "/<tab>/host/x": the URL parser reads "\" as "/" and drops
+ * tabs and newlines, so those name another host.
+ */
+function staysHome(v: string): boolean {
+  try {
+    return v.startsWith('/') && new URL(v, SELF).origin === SELF;
+  } catch {
+    // "//" and "/\" name a host, an empty one.
+    return false;
+  }
+}
+
 /** A same-origin path such as "/api/changes"; the page resolves it against its origin. */
-const path: Check = (v, p, is) =>
-  (typeof v === 'string' && v.startsWith('/') && !v.startsWith('//')) || expected(is, p, 'a same-origin path starting with "/"', v);
+const path: Check = (v, p, is) => (typeof v === 'string' && staysHome(v)) || expected(is, p, 'a same-origin path starting with "/"', v);
 
 const origin: Check = (v, p, is) => {
   let ok = false;
@@ -75,12 +92,25 @@ const origin: Check = (v, p, is) => {
   return ok || expected(is, p, 'an origin such as "https://api.example.com" (scheme, host and port; no path or trailing "/")', v, 'bad-value');
 };
 
+/**
+ * A URL the worker fetches from its own origin: a path, perhaps with a query;
+ * a fragment is never sent, so two entries differing only there would be one.
+ */
+const sameOriginUrl: Check = (v, p, is) =>
+  (typeof v === 'string' && staysHome(v) && !v.includes('#')) ||
+  expected(is, p, 'a same-origin path starting with "/", as in "/app.css" (a query string may follow; no "#")', v, typeof v === 'string' ? 'bad-value' : 'wrong-type');
+
 // 206 cannot be stored (the Cache API refuses partial responses); 0 is an opaque response.
 const statuses: Check = list((v, p, is) => v === 0 || (v !== 206 && int(100, 599)(v, p, [])) || expected(is, p, 'a status 100-599 but 206, or 0', v, 'bad-value'));
 
-function list(item: Check, unique = true): Check {
+/**
+ * `empty`: the list may be empty, for lists a build tool writes (a precache
+ * list, queue names), where none is a real answer; lists people write
+ * (methods, statuses) mean nothing empty.
+ */
+function list(item: Check, { unique = true, empty = false } = {}): Check {
   return (v, p, is) => {
-    if (!Array.isArray(v) || v.length === 0) return expected(is, p, 'a non-empty array', v);
+    if (!Array.isArray(v) || (v.length === 0 && !empty)) return expected(is, p, empty ? 'an array' : 'a non-empty array', v);
     const before = is.length;
     v.forEach((x, i) => {
       if (item(x, `${p}[${i}]`, is) && unique && v.indexOf(x) !== i) issue(is, `${p}[${i}]`, 'bad-value', `${show(x)} is listed twice`);
@@ -140,7 +170,7 @@ function record(value: Check): Check {
 }
 
 const cacheOptions = object({
-  strategy: [oneOf(STRATEGIES), `add "strategy": "network-first" (or ${STRATEGIES.slice(1).join(', ')})`],
+  strategy: [oneOf(CACHE_STRATEGIES), `add "strategy": "${CACHE_STRATEGIES[0]}" (or ${CACHE_STRATEGIES.slice(1).join(', ')})`],
   networkTimeoutSeconds: [seconds],
   maxEntries: [int(1)],
   maxAgeSeconds: [int(1)],
@@ -150,12 +180,12 @@ const cacheOptions = object({
 });
 
 const queueOptions = object({
-  priority: [oneOf(['high', 'normal', 'low'], ['an integer 0-9', int(0, 9)])],
+  priority: [oneOf(PRIORITY_NAMES, ['an integer 0-9', int(0, 9)])],
   maxAttempts: [int(1)],
   ttlSeconds: [int(1)],
   networkTimeoutSeconds: [seconds],
-  conflict: [oneOf(['manual', 'server-wins', 'client-wins', 'newest-wins'])],
-  detect: [oneOf(['etag', 'none'])],
+  conflict: [oneOf(CONFLICT_POLICIES)],
+  detect: [oneOf(CONFLICT_DETECTIONS)],
   retryStatuses: [statuses],
   conflictStatuses: [statuses],
   redactHeaders: [list(str)],
@@ -166,7 +196,7 @@ const queueOptions = object({
 const route = object({
   match: [pattern, 'add the path pattern to match, e.g. "match": "/api/items/:id"'],
   origin: [origin],
-  methods: [list(oneOf(METHODS))],
+  methods: [list(oneOf(HTTP_METHODS))],
   cache: [cacheOptions],
   queue: [queueOptions],
   resource: [str],
@@ -183,7 +213,7 @@ const resource = object({
   ],
   idField: [str],
   itemsPath: [(v, p, is) => (typeof v === 'string' && /^[^.]+(\.[^.]+)*$/.test(v)) || expected(is, p, 'a dot path such as "data.items"', v)],
-  ids: [oneOf(['client-uuid', 'server'])],
+  ids: [oneOf(ID_SOURCES)],
   updatedAtField: [str],
   pendingField: [str],
 });
@@ -196,9 +226,13 @@ const changes = object({
 
 const manifest = object({
   version: [oneOf([1]), 'add "version": 1'],
-  routes: [list(route, false), 'add "routes": [{ "match": "/", "cache": { "strategy": "network-first" } }]'],
+  routes: [list(route, { unique: false }), 'add "routes": [{ "match": "/", "cache": { "strategy": "network-first" } }]'],
   resources: [record(resource)],
   changes: [changes],
+  precache: [list(sameOriginUrl, { empty: true })],
+  workboxQueues: [list(str, { empty: true })],
+  // Editors read it; the worker does not.
+  $schema: [(v, p, is) => typeof v === 'string' || expected(is, p, 'a string (the URL or path of the JSON Schema)', v)],
 });
 
 /** Rules that join fields: which options suit which methods, references, shadowed routes. */
@@ -211,15 +245,15 @@ function checkRoutes(m: Record<string, unknown>, is: Issues): void {
     const p = `routes[${i}]`;
     const methods = Array.isArray(r.methods) ? (r.methods as unknown[]) : ['GET'];
     // Rules that depend on the methods mean nothing until the methods are valid.
-    if (!methods.every((m) => METHODS.includes(m as string))) return;
+    if (!methods.every((m) => among(HTTP_METHODS, m))) return;
     const reads = methods.includes('GET');
-    const writes = methods.some((x) => WRITE_METHODS.includes(x as string));
+    const writes = methods.some((x) => among(WRITE_METHODS, x));
     if (reads && r.cache === undefined) issue(is, `${p}.cache`, 'missing-field', 'required for a route with GET; add "cache": { "strategy": "network-first" }');
     if (!reads && r.cache !== undefined) issue(is, `${p}.cache`, 'bad-value', 'only GET requests are cached; add "GET" to methods or remove "cache"');
     if (!writes && r.queue !== undefined) issue(is, `${p}.queue`, 'bad-value', 'only POST, PUT, PATCH and DELETE are queued; add one to methods or remove "queue"');
     const cache = r.cache;
-    if (isObject(cache) && cache.networkTimeoutSeconds !== undefined && !['network-first', 'network-only'].includes(cache.strategy as string))
-      issue(is, `${p}.cache.networkTimeoutSeconds`, 'bad-value', `only network-first and network-only wait for the network; remove it or change the strategy (got ${show(cache.strategy)})`);
+    if (isObject(cache) && cache.networkTimeoutSeconds !== undefined && !among(NETWORK_TIMEOUT_STRATEGIES, cache.strategy))
+      issue(is, `${p}.cache.networkTimeoutSeconds`, 'bad-value', `only ${NETWORK_TIMEOUT_STRATEGIES.join(' and ')} wait for the network; remove it or change the strategy (got ${show(cache.strategy)})`);
     const queue = r.queue;
     const spec = typeof r.resource === 'string' && isObject(m.resources) ? m.resources[r.resource] : undefined;
     if (isObject(queue) && queue.conflict === 'newest-wins' && !(isObject(spec) && spec.updatedAtField))
@@ -239,10 +273,43 @@ function checkRoutes(m: Record<string, unknown>, is: Issues): void {
   });
 }
 
+/** Whether the worker's route table can be built from this route (its other problems are reported where its fields are checked). */
+const routable = (r: unknown): boolean =>
+  isObject(r) &&
+  typeof r.match === 'string' &&
+  typeof compilePattern(r.match) !== 'string' &&
+  (r.origin === undefined || typeof r.origin === 'string') &&
+  (r.methods === undefined || (Array.isArray(r.methods) && r.methods.every((m) => among(HTTP_METHODS, m))));
+
+/**
+ * Each precache URL must be answered from the cache, or storing it at install
+ * is wasted: it is routed as the worker routes it (the same table, first
+ * match wins), and that route's strategy must read the cache.
+ */
+function checkPrecache(m: Record<string, unknown>, is: Issues): void {
+  const { routes, precache } = m;
+  // With a route broken, the one a URL was meant for may be it: report the route, not the URL.
+  if (!Array.isArray(precache) || !Array.isArray(routes) || !routes.every(routable)) return;
+  const table = compileRoutes({ version: 1, routes } as Manifest, SELF);
+  precache.forEach((url: unknown, i) => {
+    if (!sameOriginUrl(url, '', [])) return;
+    const { pathname } = new URL(url as string, SELF);
+    const example = `{ "match": ${JSON.stringify(pathname)}, "cache": { "strategy": "cache-first" } }`;
+    const found = findRoute(table, 'GET', new URL(url as string, SELF));
+    if (!found) return void issue(is, `precache[${i}]`, 'bad-value', `no GET route that caches matches ${show(url)}, so it would never be served from the cache; add a route such as ${example}`);
+    const cache = found.route.spec.cache as unknown;
+    if (isObject(cache) && among(UNCACHED_STRATEGIES, cache.strategy))
+      issue(is, `precache[${i}]`, 'bad-value', `no GET route that caches matches ${show(url)}: routes[${found.route.index}] serves it ${show(cache.strategy)}, never from the cache; change its strategy, or add a route before it such as ${example}`);
+  });
+}
+
 /** Validates a parsed manifest; every problem is reported, not only the first. */
 export function validateManifest(value: unknown): ValidationResult {
   const issues: Issues = [];
-  if (manifest(value, '', issues) || isObject(value)) checkRoutes(value as Record<string, unknown>, issues);
+  if (manifest(value, '', issues) || isObject(value)) {
+    checkRoutes(value as Record<string, unknown>, issues);
+    checkPrecache(value as Record<string, unknown>, issues);
+  }
   return issues.length ? { ok: false, issues } : { ok: true, manifest: value as Manifest, issues: [] };
 }
 

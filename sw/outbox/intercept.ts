@@ -6,10 +6,10 @@
  */
 import type { RouteSpec } from '../manifest/types.js';
 import { overlayItem } from '../overlay/apply.js';
-import { localWrites } from '../overlay/local-writes.js';
+import { localWrites } from './local-writes.js';
 import { itemUrl, type Resource, type ResourceUrl } from '../resources/resources.js';
 import { accepted, notQueued } from './answers.js';
-import { broadcast } from './broadcast.js';
+import { broadcast } from '../shared/broadcast.js';
 import { toSummary, type OutboxEntry, type ReplayPolicy } from './entry.js';
 import { clampRetryAfter, isRetryable, retryAfterMs } from './outcome.js';
 import { fetchWithin } from './replay.js';
@@ -45,6 +45,19 @@ export interface WriteContext {
   resourceOf(url: URL, only?: string): ResourceUrl | undefined;
   /** The cached response for a URL, by the cache its GET route uses. */
   cached(url: string): Promise<Response | undefined>;
+  /** Sends a live request: through the OutboxStrategy's handler, so the route's plugins see it. */
+  send(request: Request): Promise<Response>;
+}
+
+/**
+ * A write that was queued somewhere else (a workbox-background-sync queue
+ * being migrated): it goes into the outbox as it is, never live, under `key`
+ * (unless the request carries its own) and keeping its age.
+ */
+export interface AdoptedWrite {
+  key: string;
+  createdAt: number;
+  reason: string;
 }
 
 /** Writes to one group are handled one after the other, in the order they arrived. */
@@ -72,7 +85,7 @@ const groupOf = (href: string, self: string) => {
   return url.origin === new URL(self).origin ? url.pathname : url.origin + url.pathname;
 };
 
-export async function handleWrite(request: Request, spec: RouteSpec, context: WriteContext): Promise<Response> {
+export async function handleWrite(request: Request, spec: RouteSpec, context: WriteContext, adopted?: AdoptedWrite): Promise<Response> {
   const epoch = currentEpoch();
   const queue = spec.queue ?? {};
   // The body is read once, here; every request sent from now on is built from these bytes.
@@ -85,7 +98,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
   const itemHref = item && itemUrl(item.resource, item.id);
   // One item's writes are one group, whichever URL a create went to.
   const group = groupOf(itemHref ?? url, context.fallbackUrl);
-  let keyHeader = request.headers.get('idempotency-key') ?? `"${crypto.randomUUID()}"`;
+  let keyHeader = request.headers.get('idempotency-key') ?? `"${adopted?.key ?? crypto.randomUUID()}"`;
   // The live request is sent as the app made it; only what is stored is redacted.
   const live = [...request.headers].filter(([name]) => name !== 'idempotency-key');
   const redact = new Set([...(queue.redactHeaders ?? []).map((h) => h.toLowerCase()), ...(queue.storeCredentials ? [] : CREDENTIAL_HEADERS)]);
@@ -137,7 +150,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
       credentials: request.credentials,
       policy,
       state: 'pending',
-      createdAt: now,
+      createdAt: adopted?.createdAt ?? now,
       attempts: 0,
       nextAttemptAt: now + wait,
       leaseUntil: 0,
@@ -183,6 +196,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     return overlayItem(value, at.id, await localWrites(at.resource.name, group), at.resource);
   };
 
+  if (adopted) return inTurn(group, () => putInOutbox(adopted.reason, undefined, true));
   return inTurn(group, async () => {
     let busy = (await groupIsBusy(group)) || (await namesLocalId(url));
     // Too big to be queued: it may go live only in order, once its group has drained.
@@ -206,14 +220,16 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     let response: Response;
     try {
       response = await fetchWithin(
-        new Request(url, {
+        context.send,
+        url,
+        {
           method: request.method,
           headers: [...live, ['idempotency-key', keyHeader]],
           body,
           credentials: request.credentials,
           // A form post's redirect is the browser's to follow.
           redirect: request.mode === 'navigate' ? 'manual' : request.redirect,
-        }),
+        },
         liveTimeoutMs,
       );
     } catch (error) {

@@ -11,9 +11,9 @@ import type { CacheLookup } from '../resources/revalidate.js';
 import { resourceUrl, type Resource } from '../resources/resources.js';
 import { getScope } from '../scope.js';
 import { metaStore } from '../store/db.js';
-import { broadcast } from './broadcast.js';
+import { broadcast } from '../shared/broadcast.js';
 import { rekeyed, toSummary } from './entry.js';
-import { handleWrite } from './intercept.js';
+import { handleWrite, type AdoptedWrite } from './intercept.js';
 import { createScheduler, report } from './scheduler.js';
 import { createResourceReplay } from './resource-replay.js';
 import { clearOutbox, countByState, findEntry, groupIsBusy, pruneLocalIds, listEntries, oldestCreatedAt, refreshBusy, removeEntry, resumeAuth, saveEntry, saveWithBody } from './store.js';
@@ -202,9 +202,14 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     noteRequest(request: Request, event: ExtendableEvent) {
       if (noteCredentials(request)) event.waitUntil(resumeAuth(Date.now()).then((n) => (n ? syncNow() : undefined)).catch(report));
     },
-    handleWrite: (request: Request, spec: RouteSpec, clientId: string) =>
-      handleWrite(request, spec, {
+    /** A write a route matched (`send`: how a live one goes out); `adopted`: one moved in from another queue, never sent live. */
+    handleWrite: (request: Request, spec: RouteSpec, clientId: string, send: (request: Request) => Promise<Response>, adopted?: AdoptedWrite) =>
+      handleWrite(
+        request,
+        spec,
+        {
         clientId,
+        send,
         async drained(group, ms) {
           const end = Date.now() + ms;
           while (await groupIsBusy(group)) {
@@ -236,7 +241,9 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
           // parked for auth (401/403) may work again.
           if ((await resumeAuth(Date.now()).catch(() => 0)) || scheduler.hasWork) syncNow().catch(report);
         },
-      }),
+      },
+        adopted,
+      ),
     /**
      * A successful network response anywhere is a hint that queued writes
      * may go now: those that failed for want of a network, at most once per

@@ -8,7 +8,7 @@
 import type { Outcome } from './outcome.js';
 import { backoffMs, clampRetryAfter, classify, retryAfterMs } from './outcome.js';
 import { borrowCredentials } from './credentials.js';
-import { broadcast } from './broadcast.js';
+import { broadcast } from '../shared/broadcast.js';
 import type { OutboxEntry } from './entry.js';
 import { removeEntry, saveEntry, type Claimed } from './store.js';
 import { epochSignal } from '../store/epoch.js';
@@ -21,7 +21,8 @@ export const LEASE_MS = 15_000;
  * aborted when the epoch ends (log-out) and by `signal` (a pass that lost
  * its leases).
  */
-export async function fetchWithin(request: Request, timeoutMs: number | undefined, signal?: AbortSignal): Promise<Response> {
+/** `send` makes the request (fetch itself, or a Workbox handler's fetch, which takes no options: the signal is set on the request). */
+export async function fetchWithin(send: (request: Request) => Promise<Response>, url: string, init: RequestInit, timeoutMs: number | undefined, signal?: AbortSignal): Promise<Response> {
   const controller = new AbortController();
   const abort = (reason: unknown) => controller.abort(reason);
   const timer = timeoutMs ? setTimeout(() => abort(new DOMException(`no response within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs) : undefined;
@@ -33,7 +34,7 @@ export async function fetchWithin(request: Request, timeoutMs: number | undefine
     return () => s.removeEventListener('abort', listener);
   });
   try {
-    return await fetch(request, { signal: controller.signal });
+    return await send(new Request(url, { ...init, signal: controller.signal }));
   } finally {
     clearTimeout(timer);
     for (const u of unlink) u();
@@ -70,7 +71,9 @@ export async function replayClaimed({ entry, body }: Claimed, context: ReplayCon
   if (etag && !headers.has('if-match')) headers.set('if-match', etag);
   try {
     response = await fetchWithin(
-      new Request(entry.url, { method: entry.method, headers, body, credentials: entry.credentials, redirect: 'manual' }),
+      fetch,
+      entry.url,
+      { method: entry.method, headers, body, credentials: entry.credentials, redirect: 'manual' },
       entry.policy.timeoutMs,
       signal,
     );

@@ -11,11 +11,10 @@
  *   entries are revalidated, once.
  */
 import type { ConflictPolicy } from '../manifest/types.js';
-import { isObject } from '../overlay/merge-patch.js';
-import { parseJson } from '../overlay/local-writes.js';
+import { isObject, parseJson } from '../shared/json.js';
 import { revalidate, type CacheLookup } from '../resources/revalidate.js';
 import { itemUrl, named, resourceUrl, type Resource } from '../resources/resources.js';
-import { tellScope } from './broadcast.js';
+import { tellScope } from '../shared/broadcast.js';
 import { isLive, rekeyed, type OutboxEntry } from './entry.js';
 import type { Outcome } from './outcome.js';
 import type { ReplayContext } from './replay.js';

@@ -5,7 +5,7 @@
  * cached item so that a write made against an old version is caught.
  */
 import { get } from 'idb-keyval';
-import { isObject } from '../overlay/merge-patch.js';
+import { isObject } from '../shared/json.js';
 import { itemUrl, type ResourceUrl } from '../resources/resources.js';
 import { metaStore } from '../store/db.js';
 

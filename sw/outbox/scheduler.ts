@@ -11,7 +11,7 @@
  *   pass after it, never a second concurrent one.
  */
 import { set } from 'idb-keyval';
-import { broadcast } from './broadcast.js';
+import { broadcast } from '../shared/broadcast.js';
 import { BACKOFF_BASE_MS } from './outcome.js';
 import type { OutboxEntry } from './entry.js';
 import { isLive } from './entry.js';

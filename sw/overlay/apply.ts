@@ -11,7 +11,8 @@
  *   server would answer 404, or 400).
  * - DELETE removes the item; the item URL then answers 404.
  */
-import { isObject, mergePatch } from './merge-patch.js';
+import { isObject } from '../shared/json.js';
+import { mergePatch } from './merge-patch.js';
 
 /** One local write, as the overlay needs it. */
 export interface LocalWrite {

@@ -1,6 +1,6 @@
 /** JSON Merge Patch (RFC 7396): how a queued PATCH changes an item. */
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObject } from '../shared/json.js';
 
 /** Returns `target` with `patch` applied; neither input is modified. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -15,5 +15,3 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   }
   return result;
 }
-
-export { isObject };

@@ -22,16 +22,20 @@ export interface ResourceUrl {
   readonly id?: string;
 }
 
+/** One resource; `origin`: that of its URLs. Throws on a pattern that does not compile (a resource declared in code). */
+export function compileResource(name: string, spec: ResourceSpec, origin: string): Resource {
+  const compile = (field: 'collection' | 'item') => {
+    const pattern = compilePattern(spec[field]);
+    if (typeof pattern === 'string') throw new TypeError(`offline-outbox: resource ${JSON.stringify(name)}: ${field}: ${pattern}`);
+    return pattern;
+  };
+  return { name, spec, idField: spec.idField ?? 'id', collection: compile('collection'), item: compile('item'), origin };
+}
+
 export function compileResources(manifest: Manifest, selfOrigin: string): Resource[] {
-  return Object.entries(manifest.resources ?? {}).map(([name, spec]) => ({
-    name,
-    spec,
-    idField: spec.idField ?? 'id',
-    // Validated before it got here.
-    collection: compilePattern(spec.collection) as CompiledPattern,
-    item: compilePattern(spec.item) as CompiledPattern,
-    origin: manifest.routes.find((r) => r.resource === name && r.origin)?.origin ?? selfOrigin,
-  }));
+  return Object.entries(manifest.resources ?? {}).map(([name, spec]) =>
+    compileResource(name, spec, manifest.routes.find((r) => r.resource === name && r.origin)?.origin ?? selfOrigin),
+  );
 }
 
 export const named = (resources: readonly Resource[], name?: string): Resource | undefined => resources.find((r) => r.name === name);

@@ -4,20 +4,41 @@
  * Each refetch is conditional (the stored ETag or Last-Modified), so an
  * unchanged entry costs a 304 and no body.
  */
-import { execPattern } from '../manifest/pattern.js';
-import type { CacheOptions } from '../manifest/types.js';
-import { stamped } from '../cache/expiration.js';
+import type { WorkboxPlugin } from 'workbox-core/types.js';
 import { mayStore } from '../cache/store-policy.js';
-import { broadcast } from '../outbox/broadcast.js';
+import { execPattern } from '../manifest/pattern.js';
+import { broadcast } from '../shared/broadcast.js';
 import { getScope } from '../scope.js';
 import { currentEpoch, epochSignal, isCurrent } from '../store/epoch.js';
 import { itemUrl, type Resource } from './resources.js';
 
+/** Where a route keeps its GETs: the cache, and the route's plugins that decide what is stored and when it expires. */
+export interface CacheLocation {
+  name: string;
+  plugins: readonly WorkboxPlugin[];
+}
+
 /** The cache a GET of `url` is kept in, by its route; undefined when no cached route serves it. */
-export type CacheLookup = (url: string) => { name: string; options: CacheOptions } | undefined;
+export type CacheLookup = (url: string) => CacheLocation | undefined;
+
+/**
+ * Stores a refetched response as the route's strategy would: its
+ * `cacheWillUpdate` plugins decide (our store policy when it has none), and
+ * its `cacheDidUpdate` plugins hear of it (ExpirationPlugin's timestamps).
+ * A refresh has no fetch event to hand them: these two callbacks use none.
+ */
+async function put(cache: Cache, at: CacheLocation, request: Request, response: Response): Promise<boolean> {
+  const policies = at.plugins.filter((p) => p.cacheWillUpdate);
+  let stored: Response | null | undefined | void = policies.length || mayStore({}, response) ? response : null;
+  for (const plugin of policies) if (stored) stored = await plugin.cacheWillUpdate!({ request, response: stored } as never);
+  if (!stored) return false;
+  await cache.put(request, stored);
+  for (const plugin of at.plugins) await plugin.cacheDidUpdate?.({ cacheName: at.name, request, newResponse: stored } as never);
+  return true;
+}
 
 /** Refetches one cached entry; returns whether the cache changed. */
-async function refresh(cache: Cache, request: Request, options: CacheOptions, epoch: number): Promise<boolean> {
+async function refresh(cache: Cache, request: Request, at: CacheLocation, epoch: number): Promise<boolean> {
   const cached = await cache.match(request);
   if (!cached) return false;
   const headers = new Headers();
@@ -34,9 +55,7 @@ async function refresh(cache: Cache, request: Request, options: CacheOptions, ep
   // After a log-out nothing from before it is cached again.
   if (response.status === 304 || !isCurrent(epoch)) return false;
   if (response.status === 404 || response.status === 410) return cache.delete(request);
-  if (!mayStore(options, response)) return false;
-  await cache.put(request, stamped(response));
-  return true;
+  return put(cache, at, request, response);
 }
 
 /**
@@ -54,7 +73,7 @@ export async function revalidate(resource: Resource, ids: Iterable<string>, cach
   const items = [...ids].map(async (id) => {
     const url = itemUrl(resource, id);
     const at = cacheOf(url);
-    return !!at && isCurrent(epoch) && (await refresh(await caches.open(at.name), new Request(url), at.options, epoch)) && url;
+    return !!at && isCurrent(epoch) && (await refresh(await caches.open(at.name), new Request(url), at, epoch)) && url;
   });
   const lists = async () => {
     const at = cacheOf(resource.origin + resource.spec.collection);
@@ -64,7 +83,7 @@ export async function revalidate(resource: Resource, ids: Iterable<string>, cach
     for (const request of await cache.keys()) {
       const url = new URL(request.url);
       if (url.origin === resource.origin && execPattern(resource.collection, url.pathname))
-        work.push(refresh(cache, request, at.options, epoch).then((changed) => changed && request.url));
+        work.push(refresh(cache, request, at, epoch).then((changed) => changed && request.url));
     }
     await announce(work);
   };

@@ -43,7 +43,13 @@ beforeEach(() => {
   });
 });
 
-const get = (path: string) => scope.fetch(`${ORIGIN}${path}`).then(async ({ response }) => ({ status: response!.status, body: await response!.text() }));
+/** A GET through the worker, once its event is over (what the strategy stores is stored). */
+const get = (path: string) =>
+  scope.fetch(`${ORIGIN}${path}`).then(async ({ response, done }) => {
+    const body = await response!.text();
+    await done;
+    return { status: response!.status, body };
+  });
 /** The GETs the server answered since `from` (an index into the log), as paths with queries. */
 const refetched = (from: number) => rest.log.slice(from).filter((r) => r.method === 'GET').map((r) => r.url);
 /** Notices to the worker, then a barrier: catch-up runs after the work queued before it. */

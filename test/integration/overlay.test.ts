@@ -181,8 +181,9 @@ describe('read-your-writes', () => {
   });
 
   it('works with cache-first, and answers a queued PUT with the item it makes', async () => {
-    scope = await installWorker();
+    // Seeded before the install, which caches this exact-path cache-first list for a first visit.
     const a = rest.seed('assets', { name: 'logo', size: 1 });
+    scope = await installWorker();
     await read('/api/assets');
     await read(`/api/assets/${a.id}`);
     net.online = false;

@@ -1,17 +1,8 @@
 /** A declared resource's queued writes, as the overlay applies them. */
-import type { OutboxEntry } from '../outbox/entry.js';
-import { resourceIsBusy, resourceWrites } from '../outbox/store.js';
-import type { LocalWrite } from './apply.js';
-
-/** A body's JSON value, or undefined when it is empty or not JSON. */
-export function parseJson(body: ArrayBuffer | null | undefined): unknown {
-  if (!body?.byteLength) return undefined;
-  try {
-    return JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    return undefined;
-  }
-}
+import type { LocalWrite } from '../overlay/apply.js';
+import { parseJson } from '../shared/json.js';
+import type { OutboxEntry } from './entry.js';
+import { resourceIsBusy, resourceWrites } from './store.js';
 
 /**
  * Parsed bodies of queued writes, kept across reads: a GET then reads the

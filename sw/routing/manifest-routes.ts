@@ -1,0 +1,90 @@
+/**
+ * The manifest's routes on a workbox-routing Router: one `Route` per route
+ * and method, in the manifest's order (the first matching route wins, as
+ * written). GETs go to the route's workbox-strategies strategy, writes to an
+ * OutboxStrategy.
+ *
+ * Matching stays O(1) in the number of routes: the Router asks its routes in
+ * turn, and each answers from one lookup per request in the indexed route
+ * table (route-table.ts), made by the first route asked.
+ */
+import { Route, type Router } from 'workbox-routing';
+import type { RouteHandler } from 'workbox-core/types.js';
+import type { WorkboxPlugin } from 'workbox-core/types.js';
+import { createStrategy, stores } from '../cache/strategies.js';
+import type { HttpMethod, Manifest } from '../manifest/types.js';
+import { OutboxStrategy } from '../outbox/outbox-strategy.js';
+import type { CacheLocation } from '../resources/revalidate.js';
+import { compileRoutes, findRoute, type CompiledRoute, type RouteMatch, type RouteTable } from './route-table.js';
+
+export interface ManifestRoutes {
+  readonly table: RouteTable;
+  /** The cache of each caching GET route, by route index. */
+  readonly caches: ReadonlyMap<number, CacheLocation>;
+  /** Takes the routes off the Router (a newer manifest replaces them). */
+  remove(): void;
+}
+
+/**
+ * Registers `manifest`'s routes on `router`. `cacheName` names a route's
+ * cache; `shared` are the plugins every GET route gets.
+ */
+export function registerManifestRoutes(
+  router: Router,
+  manifest: Manifest,
+  options: { origin: string; exclude: readonly string[]; cacheName: (route: CompiledRoute) => string; shared: readonly WorkboxPlugin[] },
+): ManifestRoutes {
+  const table = compileRoutes(manifest, options.origin, options.exclude);
+  const found = new WeakMap<Request, RouteMatch | null>();
+  const lookup = (request: Request, url: URL) => {
+    let match = found.get(request);
+    if (match === undefined) found.set(request, (match = findRoute(table, request.method, url) ?? null));
+    return match;
+  };
+  const caches = new Map<number, CacheLocation>();
+  const handlerOf = (route: CompiledRoute, method: HttpMethod): RouteHandler => {
+    if (method !== 'GET') return new OutboxStrategy({ route: route.spec });
+    const cache = route.spec.cache!;
+    const name = options.cacheName(route);
+    const { strategy, plugins } = createStrategy(cache, name, options.shared);
+    if (stores(cache)) caches.set(route.index, { name, plugins });
+    return strategy;
+  };
+  const routes = table.routes.flatMap((route) => {
+    const methods = route.spec.methods ?? ['GET'];
+    return methods.map((method) => {
+      const match = ({ request, url }: { request: Request; url: URL }) => {
+        const m = lookup(request, url);
+        if (m?.route !== route) return false;
+        return Object.keys(m.params).length ? m.params : true;
+      };
+      return new Route(match, handlerOf(route, method), method);
+    });
+  });
+  for (const route of routes) router.registerRoute(route);
+  return {
+    table,
+    caches,
+    remove: () => {
+      for (const route of routes) router.unregisterRoute(route);
+    },
+  };
+}
+
+/** The cache a GET of `url` is kept in, by its route. */
+export function cacheOf(routes: ManifestRoutes, url: string): CacheLocation | undefined {
+  const match = findRoute(routes.table, 'GET', new URL(url));
+  return match && routes.caches.get(match.route.index);
+}
+
+/**
+ * What a first visit must leave cached: the caching GET routes whose match
+ * is an exact path (no parameter, no wildcard), and the manifest's
+ * `precache` list.
+ */
+export function firstVisitUrls(routes: ManifestRoutes, manifest: Manifest, origin: string): string[] {
+  // Same-origin only: another origin's assets come back opaque, which no route stores.
+  const exact = routes.table.routes.filter((r) => r.origin === origin && r.pattern.names.length === 0 && (r.spec.methods ?? ['GET']).includes('GET') && stores(r.spec.cache));
+  const urls = [...exact.map((r) => r.origin + r.spec.match), ...(manifest.precache ?? []).map((path) => new URL(path, origin).href)];
+  return [...new Set(urls)];
+}
