@@ -30,6 +30,8 @@ const externalDeps = /^(idb-keyval|workbox-[a-z-]+)(\/.*)?$/;
 export default [
   browserScript('sw/sw-entry.ts', 'dist/sw.js'),
   browserScript('client/register-entry.ts', 'dist/register.js'),
+  // Loaded by register.js only with data-ui, so pages without the element never download it.
+  browserScript('client/outbox-status-entry.ts', 'dist/outbox-status.js'),
   {
     input: 'sw/index.ts',
     output: { file: 'dist/sw.mjs', format: 'es' },

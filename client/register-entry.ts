@@ -6,15 +6,18 @@
  * - `data-scope`: the registration scope (default the worker's folder);
  * - `data-ui`: shows `<outbox-status>` once the DOM is ready, in the
  *   bottom-right corner, or inside the element its value selects
- *   (`data-ui="#sync-status"`).
+ *   (`data-ui="#sync-status"`); its code, `outbox-status.js`, is loaded from
+ *   beside this script, and only then.
  * Exposes `window.offlineOutbox`: the registration promise and the outbox
  * client. When the manifest names a change feed, this tab connects to it and
- * forwards its notices to the worker.
+ * forwards its notices to the worker. On a first visit, it tells the worker
+ * that takes control what the page loaded before, so that it opens offline.
  */
 import type { ChangesSpec } from '../common/manifest.js';
 import { forwardChanges } from './changes-feed.js';
 import { connectOutbox, type OutboxClient } from './connect-outbox.js';
-import { defineOutboxStatus, OUTBOX_STATUS_TAG } from './outbox-status.js';
+import { cacheOnFirstControl } from './first-visit-cache.js';
+import { mountOutboxStatus } from './mount-outbox-status.js';
 import { registerOutbox } from './register-outbox.js';
 
 declare global {
@@ -25,12 +28,15 @@ declare global {
 
 const script = document.currentScript as HTMLScriptElement | null;
 const data = script?.dataset ?? {};
+// A relative data-sw, the default sw.js and outbox-status.js sit beside this script.
+const base = script?.src || location.href;
+// Before registering: the worker may take control as soon as it is active.
+cacheOnFirstControl();
 const registration = registerOutbox({
   sw: data.sw,
   manifest: data.manifest,
   scope: data.scope,
-  // A relative data-sw, and the default sw.js, sit beside this script.
-  base: script?.src || location.href,
+  base,
   onManifest: (manifest) => {
     const changes = (manifest as { changes?: ChangesSpec } | null)?.changes;
     if (!stopFeed && (changes?.stream || changes?.websocket)) stopFeed = forwardChanges(changes, registration);
@@ -62,18 +68,4 @@ document.addEventListener('visibilitychange', () => {
   if (document.visibilityState === 'visible') replay();
 });
 
-if (data.ui !== undefined) {
-  const mount = () => {
-    defineOutboxStatus();
-    const status = document.createElement(OUTBOX_STATUS_TAG);
-    let container: Element | null = null;
-    try {
-      container = data.ui ? document.querySelector(data.ui) : null;
-    } catch {} // An invalid selector falls back like one that matches nothing.
-    if (data.ui && !container) console.warn(`offline-outbox: no element matches data-ui=${JSON.stringify(data.ui)}; <outbox-status> is shown in the corner instead.`);
-    if (!container) status.setAttribute('corner', '');
-    (container ?? document.body).append(status);
-  };
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mount, { once: true });
-  else mount();
-}
+if (data.ui !== undefined) mountOutboxStatus(data.ui, base);

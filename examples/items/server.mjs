@@ -24,6 +24,8 @@ const files = {
   '/offline.manifest.json': join(here, 'offline.manifest.json'),
   '/sw.js': join(dist, 'sw.js'),
   '/register.js': join(dist, 'register.js'),
+  // register.js loads it from beside itself when its tag has data-ui.
+  '/outbox-status.js': join(dist, 'outbox-status.js'),
 };
 
 function send(res, status, body, type = 'application/json') {

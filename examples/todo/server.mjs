@@ -38,6 +38,8 @@ const FILES = {
   '/offline.manifest.json': [new URL('offline.manifest.json', here), 'application/json; charset=utf-8'],
   '/sw.js': [new URL('sw.js', dist), JS],
   '/register.js': [new URL('register.js', dist), JS],
+  // register.js loads it from beside itself for the page's data-ui.
+  '/outbox-status.js': [new URL('outbox-status.js', dist), JS],
 };
 
 let saved;

@@ -1,6 +1,7 @@
 /**
  * `<outbox-status>` as register.js mounts it (`data-ui`), in a real page
- * against the real worker: idle, mid-replay, and with a parked conflict.
+ * against the real worker: idle, mid-replay, and with a parked conflict;
+ * and, without `data-ui`, neither the element nor its script.
  * Each state is asserted through the element's shadow DOM (what must show:
  * texts, parts, button names, host attributes) in all three engines, and in
  * Chromium also saved as a PNG under .cache/screenshots/ for a person to
@@ -123,6 +124,7 @@ describe.each(selectedEngines())('<outbox-status> in $name', (engine) => {
     const held = { answered: 0, reached: false, gate: new Promise<void>((resolve) => (release = resolve)) };
     const scenario = useScenario(engine, (server) => {
       server.on('GET', '/', { headers: { 'content-type': 'text/html; charset=utf-8' }, body: pageWith('data-ui') });
+      server.on('GET', '/plain', { headers: { 'content-type': 'text/html; charset=utf-8' }, body: PAGE_HTML });
       server.on('GET', '/boxed', { headers: { 'content-type': 'text/html; charset=utf-8' }, body: pageWith('data-ui="#sync-status"', '<aside id="sync-status"></aside>') });
       setManifest(server, manifest);
       // Answers the first two writes at once and holds the rest until released: a replay caught mid-way.
@@ -172,7 +174,25 @@ describe.each(selectedEngines())('<outbox-status> in $name', (engine) => {
         rows: [],
       });
       expect(v.parts).toEqual(['summary', 'last-sync']);
+      // Its code came in its own script, from beside register.js.
+      const scripts = await scenario.page.evaluate(() => [...document.scripts].map((s) => s.src).filter((src) => src.includes('outbox-status')));
+      expect(scripts).toEqual([`${scenario.server.origin}/outbox-status.js`]);
+      expect(scenario.server.received('/outbox-status.js', 'GET').length).toBeGreaterThan(0);
       await screenshot('idle');
+    });
+
+    it('without data-ui, register.js neither loads outbox-status.js nor mounts the element', async () => {
+      const { server, page } = scenario;
+      const fetched = server.received('/outbox-status.js').length;
+      // ready() loads the page twice, the second time controlled, and has register.js's client clear the outbox.
+      await ready('/plain');
+      const seen = await page.evaluate(() => ({
+        scripts: [...document.scripts].map((s) => s.src).filter((src) => src.includes('outbox-status')),
+        elements: document.querySelectorAll('outbox-status').length,
+        defined: customElements.get('outbox-status') !== undefined,
+      }));
+      expect(seen).toEqual({ scripts: [], elements: 0, defined: false });
+      expect(server.received('/outbox-status.js')).toHaveLength(fetched);
     });
 
     it('data-ui="<selector>" puts it inside that element instead of the corner', async () => {

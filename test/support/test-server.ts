@@ -126,7 +126,7 @@ export async function startTestServer(): Promise<TestServer> {
 }
 
 async function serveDist(method: string, path: string): Promise<Reply> {
-  const name = /^\/(sw\.js|register\.js)$/.exec(path)?.[1];
+  const name = /^\/(sw\.js|register\.js|outbox-status\.js)$/.exec(path)?.[1];
   if (method !== 'GET' || !name) return { status: 404, headers: { 'content-type': 'text/plain' }, body: `no handler for ${method} ${path}` };
   return { headers: { 'content-type': SCRIPT_TYPE }, body: await readFile(new URL(name, DIST)) };
 }
