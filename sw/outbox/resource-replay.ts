@@ -10,19 +10,16 @@
  * - once an item's writes are all delivered, its cached item and collection
  *   entries are revalidated, once.
  */
-import type { ConflictPolicy } from '../manifest/types.js';
 import { isObject, parseJson } from '../shared/json.js';
 import { revalidate, type CacheLookup } from '../resources/revalidate.js';
 import { itemUrl, named, resourceUrl, type Resource } from '../resources/resources.js';
 import { tellScope } from '../shared/broadcast.js';
-import { isLive, rekeyed, type OutboxEntry } from './entry.js';
-import type { Outcome } from './outcome.js';
+import { CONFLICT_POLICIES } from './conflict-policies.js';
+import { isLive, type OutboxEntry } from './entry.js';
 import type { ReplayContext } from './replay.js';
 import { LOCAL_ID, rewriteBody, strongEtag } from './resource-write.js';
-import { chainEtag, readBody, removeEntry, saveEntry, settleCreate } from './store.js';
+import { chainEtag, readBody, saveEntry, settleCreate } from './store.js';
 import { epochSignal } from '../store/epoch.js';
-
-const PRECONDITIONS = ['if-match', 'if-none-match', 'if-unmodified-since', 'if-modified-since'];
 
 /** The id the server gave a created item: the body's id field, else the `Location` header's item URL. */
 async function serverIdOf(response: Response, entry: OutboxEntry, resource: Resource): Promise<unknown> {
@@ -32,15 +29,6 @@ async function serverIdOf(response: Response, entry: OutboxEntry, resource: Reso
   } catch {}
   const location = response.headers.get('location');
   return location ? resourceUrl([resource], new URL(location, entry.url))?.id : undefined;
-}
-
-/** `newest-wins`: the later of the local change and the server's `updatedAtField`; undefined when unknowable. */
-function newest(entry: OutboxEntry, server: unknown): ConflictPolicy | undefined {
-  const field = entry.policy.updatedAtField;
-  const value = field && isObject(server) ? server[field] : undefined;
-  // Numbers are epoch seconds or milliseconds; strings, dates.
-  const at = typeof value === 'number' ? (value < 1e11 ? value * 1000 : value) : typeof value === 'string' ? Date.parse(value) : NaN;
-  return Number.isNaN(at) ? undefined : entry.createdAt > at ? 'client-wins' : 'server-wins';
 }
 
 export function createResourceReplay(manifest: { readonly resources: readonly Resource[]; readonly cacheOf: CacheLookup }) {
@@ -82,27 +70,8 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
 
     async conflict(entry, body, status) {
       const { server, serverEtag } = await serverVersion(entry);
-      let policy = entry.policy.onConflict ?? 'manual';
-      if (policy === 'newest-wins') policy = newest(entry, server) ?? 'manual';
-      // Resent without preconditions and still refused: a person must decide.
-      if (policy === 'client-wins' && entry.forced) policy = 'manual';
       const local = parseJson(body) ?? null;
-      const lastError = `HTTP ${status}: conflict`;
-      const tell = (resolution: 'parked' | 'server-wins' | 'client-wins') => tellScope('conflict', { id: entry.id, status, resolution, local, server });
-      if (policy === 'server-wins') {
-        await removeEntry(entry.seq!);
-        touch(entry);
-        tell('server-wins');
-        return 'done';
-      }
-      if (policy === 'client-wins') {
-        await saveEntry({ ...entry, ...rekeyed(entry, PRECONDITIONS), forced: true, state: 'pending', nextAttemptAt: Date.now(), lastStatus: status, lastError });
-        tell('client-wins');
-        return 'retry';
-      }
-      await saveEntry({ ...entry, state: 'conflict', server, local, serverEtag, lastStatus: status, lastError });
-      tell('parked');
-      return 'conflict';
+      return CONFLICT_POLICIES[entry.policy.onConflict ?? 'manual']({ entry, status, local, server, serverEtag, touch });
     },
   };
 
