@@ -2,9 +2,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-/** Gzipped bytes (issue 10). The worker, Workbox included, is fetched once per deploy, off the critical path; register.js is on every page. */
+/**
+ * Gzipped bytes. The worker, Workbox included, is fetched once per deploy,
+ * off the critical path; register.js is on every page.
+ *
+ * The worker's budget collides with the design: issue 10 set 24 KB from a
+ * measurement of the worker before the trust fixes of issue 9 (+3 KB of
+ * our own code) and before the Workbox queue migration and first-visit
+ * caching. Workbox's part is 7.1 KB (routing, strategies, expiration with
+ * idb, background-sync, core, idb-keyval: measured alone with the same
+ * build); the rest is ours, the manifest validator (2.8 KB) included. A
+ * budget is never a reason to drop a dependency or a check, so the budget
+ * is what the design measures plus a margin, and stays a tripwire.
+ */
 const BUDGETS = {
-  'sw.js': 24 * 1000,
+  'sw.js': 27 * 1000,
   'register.js': 3 * 1000,
 };
 

@@ -20,6 +20,7 @@ const TYPES = ['created', 'updated', 'deleted'];
 const text = (v: unknown, max = 1024): v is string => typeof v === 'string' && v !== '' && v.length <= max;
 
 // C0, DEL and C1 controls: no id or URL segment needs them, and a log line or header should never get them.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 // A lone surrogate cannot be percent-encoded (encodeURIComponent throws), so
 // an id or cursor holding one could never be put in a URL: every batch or

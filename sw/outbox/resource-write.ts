@@ -107,7 +107,7 @@ function replaceBytes(bytes: Uint8Array, from: Uint8Array, to: Uint8Array): Arra
  * character. Undefined when the body does not change.
  */
 export function rewriteBody(body: ArrayBuffer, localId: string, serverId: unknown, contentType: string | null): ArrayBuffer | undefined {
-  const type = contentType?.split(';')[0]!.trim().toLowerCase() ?? '';
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   const encode = (text: string) => new TextEncoder().encode(text);
   const bytes = new Uint8Array(body);
   if (type === 'application/json' || type.endsWith('+json')) return replaceBytes(bytes, encode(JSON.stringify(localId)), encode(JSON.stringify(serverId)));

@@ -29,8 +29,8 @@ export type CacheLookup = (url: string) => CacheLocation | undefined;
  */
 async function put(cache: Cache, at: CacheLocation, request: Request, response: Response): Promise<boolean> {
   const policies = at.plugins.filter((p) => p.cacheWillUpdate);
-  let stored: Response | null | undefined | void = policies.length || mayStore({}, response) ? response : null;
-  for (const plugin of policies) if (stored) stored = await plugin.cacheWillUpdate!({ request, response: stored } as never);
+  let stored: Response | null | undefined = policies.length || mayStore({}, response) ? response : null;
+  for (const plugin of policies) if (stored) stored = (await plugin.cacheWillUpdate!({ request, response: stored } as never)) ?? null;
   if (!stored) return false;
   await cache.put(request, stored);
   for (const plugin of at.plugins) await plugin.cacheDidUpdate?.({ cacheName: at.name, request, newResponse: stored } as never);

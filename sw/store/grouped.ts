@@ -4,6 +4,7 @@
  * for no one. Each call resolves, with its own result, once the transaction
  * holding it has committed (or rejects with its error).
  */
+// biome-ignore lint/suspicious/noConfusingVoidType: a commit that returns nothing resolves each write with nothing.
 export function grouped<T, R = void>(commit: (batch: T[]) => Promise<R[] | void>): (item: T) => Promise<R> {
   let waiting: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
   let running = false;
@@ -14,7 +15,7 @@ export function grouped<T, R = void>(commit: (batch: T[]) => Promise<R[] | void>
       waiting = [];
       try {
         const results = await commit(batch.map((w) => w.item));
-        batch.forEach((w, i) => w.resolve(results?.[i] as R));
+        for (const [i, w] of batch.entries()) w.resolve(results?.[i] as R);
       } catch (error) {
         for (const w of batch) w.reject(error);
       }
