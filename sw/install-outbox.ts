@@ -10,7 +10,7 @@
  */
 import { clientsClaim } from 'workbox-core';
 import { Router } from 'workbox-routing';
-import { cacheFirstVisit, retryFirstVisit } from './cache/first-visit.js';
+import { cacheFirstVisit, retryFirstVisit, type Fill } from './cache/first-visit.js';
 import { isOutboxError } from './errors.js';
 import { checkManifest, fetchManifest } from './manifest/load-manifest.js';
 import { readManifest, writeManifest } from './manifest/manifest-store.js';
@@ -21,6 +21,7 @@ import { migrateWorkboxQueue } from './outbox/workbox-queues.js';
 import { ReadYourWritesPlugin } from './plugins/read-your-writes.js';
 import { ReplayHintPlugin } from './plugins/replay-hint.js';
 import { compileResources } from './resources/resources.js';
+import { storeThrough } from './resources/revalidate.js';
 import { cacheOf, firstVisitUrls, registerManifestRoutes, type ManifestRoutes } from './routing/manifest-routes.js';
 import { findRoute } from './routing/route-table.js';
 import { getScope } from './scope.js';
@@ -97,7 +98,20 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
     warned = true;
     console.warn(NO_MANIFEST, manifestUrl);
   };
-  runtime.onWake.push((event) => retryFirstVisit(router, event, storeKey));
+  /**
+   * A first-visit URL goes through its route's strategy, so it is stored as
+   * that route stores; a cache-only route's strategy never fetches, so its
+   * URLs are fetched here and stored through the route's plugins.
+   */
+  const fill: Fill = async (url, event) => {
+    const request = new Request(url, { credentials: 'same-origin' });
+    const match = current && findRoute(current.routes.table, 'GET', new URL(url));
+    const at = match && match.route.spec.cache?.strategy === 'cache-only' && current!.routes.caches.get(match.route.index);
+    if (!at) return router.handleRequest({ request, event });
+    const response = await fetch(request);
+    return (await storeThrough(await scope.caches.open(at.name), at, request, response.clone())) ? response : undefined;
+  };
+  runtime.onWake.push((event) => retryFirstVisit(fill, event, storeKey));
 
   scope.addEventListener('install', (event) => {
     event.waitUntil(
@@ -113,7 +127,7 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
           }
         }
         await ready;
-        if (current) await cacheFirstVisit(router, firstVisitUrls(current.routes, current.manifest, origin), event, storeKey);
+        if (current) await cacheFirstVisit(fill, firstVisitUrls(current.routes, current.manifest, origin), event, storeKey);
         if (options.skipWaiting !== false) await scope.skipWaiting();
       })(),
     );

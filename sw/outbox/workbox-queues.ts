@@ -4,27 +4,32 @@
  * `"workboxQueues"`). Read through workbox-background-sync's own `Queue`
  * API, oldest first; each write is committed to the outbox (stamped with a
  * key, strictly) before it is removed from Workbox's queue, so a worker
- * stopped half-way loses nothing. Its key is derived from the Workbox entry,
- * so a write committed just before such a stop is recognised on the next
- * activation and not queued twice.
+ * stopped half-way loses nothing.
+ *
+ * Stopped between the commit and the removal, the next activation must not
+ * queue that write twice, and two identical writes (same URL, body and
+ * millisecond) must still be two. So before each move a marker records
+ * the key it will use and the size of Workbox's queue at that moment: if
+ * the queue still has that size on the next activation, the move was
+ * interrupted before the removal, and the write is committed (if it is not
+ * in the outbox already) under the same key, so a server that honours keys
+ * applies it once even if it was delivered meanwhile.
  */
+import { del, get, set } from 'idb-keyval';
 import { Queue } from 'workbox-background-sync';
 import type { RouteSpec } from '../manifest/types.js';
+import { metaStore } from '../store/db.js';
 import { listEntries } from './store.js';
 
 /** Never let Workbox's own expiry (7 days by default) drop an entry while we read it. */
 const KEEP_FOREVER_MINUTES = Number.MAX_SAFE_INTEGER;
 
-/** A UUID-shaped key from the entry's identity: the same entry always gets the same key. */
-async function keyOf(queue: string, timestamp: number, request: Request): Promise<string> {
-  const body = new Uint8Array(await request.clone().arrayBuffer());
-  const head = new TextEncoder().encode(`${queue}\n${timestamp}\n${request.method} ${request.url}\n`);
-  const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', new Uint8Array([...head, ...body])));
-  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = [...bytes.slice(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+interface MoveMarker {
+  /** Workbox's queue size when the move began. */
+  size: number;
+  key: string;
 }
+const markerKey = (queue: string) => `workbox-queue-move:${queue}`;
 
 export interface Adopter {
   /** The manifest route a write belongs to (a plain write with default options when none does). */
@@ -44,25 +49,27 @@ export async function migrateWorkboxQueue(name: string, adopter: Adopter): Promi
   const entries = await queue.getAll();
   if (!entries.length) return 0;
   const known = new Set((await listEntries()).map((e) => e.key));
+  let marker = await get<MoveMarker>(markerKey(name), metaStore);
+  let size = await queue.size();
   let moved = 0;
   for (const { request, timestamp = Date.now() } of entries) {
     const own = request.headers.get('idempotency-key')?.replace(/^"|"$/g, '');
-    const key = own ?? (await keyOf(name, timestamp, request));
+    let key = own ?? crypto.randomUUID();
+    if (marker?.size === size) key = marker.key;
+    else await set(markerKey(name), (marker = { size, key }), metaStore);
     if (!known.has(key)) {
       const answer = await adopter.adopt(request.clone(), adopter.routeOf(request), { key, createdAt: timestamp, reason: `moved from the workbox-background-sync queue "${name}"` });
       // Not committed (storage full, body over the limit): it stays in Workbox's queue, and so do those after it (their order).
       if (answer.status !== 202) {
         console.error(`offline-outbox: could not move a write from the Workbox queue "${name}" (HTTP ${answer.status}); it stays there`, await answer.text().catch(() => ''));
-        break;
+        return moved;
       }
+      known.add(key);
     }
-    const removed = await queue.shiftRequest();
-    // Someone else changed Workbox's queue meanwhile: put back what is not ours and stop.
-    if (removed && removed.timestamp !== timestamp) {
-      await queue.unshiftRequest(removed);
-      break;
-    }
+    await queue.shiftRequest();
+    size--;
     moved++;
   }
+  await del(markerKey(name), metaStore);
   return moved;
 }

@@ -27,7 +27,7 @@ export type CacheLookup = (url: string) => CacheLocation | undefined;
  * its `cacheDidUpdate` plugins hear of it (ExpirationPlugin's timestamps).
  * A refresh has no fetch event to hand them: these two callbacks use none.
  */
-async function put(cache: Cache, at: CacheLocation, request: Request, response: Response): Promise<boolean> {
+export async function storeThrough(cache: Cache, at: CacheLocation, request: Request, response: Response): Promise<boolean> {
   const policies = at.plugins.filter((p) => p.cacheWillUpdate);
   let stored: Response | null | undefined = policies.length || mayStore({}, response) ? response : null;
   for (const plugin of policies) if (stored) stored = (await plugin.cacheWillUpdate!({ request, response: stored } as never)) ?? null;
@@ -55,7 +55,7 @@ async function refresh(cache: Cache, request: Request, at: CacheLocation, epoch:
   // After a log-out nothing from before it is cached again.
   if (response.status === 304 || !isCurrent(epoch)) return false;
   if (response.status === 404 || response.status === 410) return cache.delete(request);
-  return put(cache, at, request, response);
+  return storeThrough(cache, at, request, response);
 }
 
 /**
