@@ -5,7 +5,8 @@
  * away when its group already has writes waiting.
  */
 import type { RouteSpec } from '../manifest/types.js';
-import { overlayItem } from '../overlay/apply.js';
+import { itemsAt, overlayItem } from '../overlay/apply.js';
+import { isObject } from '../shared/json.js';
 import { localWrites } from './local-writes.js';
 import { itemUrl, type Resource, type ResourceUrl } from '../resources/resources.js';
 import { accepted, notQueued } from './answers.js';
@@ -185,14 +186,20 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     return accepted(entry, request, context.fallbackUrl, representation);
   };
 
-  /** The optimistic answer for a declared resource: what the item is now, locally (`base`: the cached item). */
+  /**
+   * The optimistic answer for a declared resource: what the item is now,
+   * locally. `base`: the cached item; an app that only ever read the list
+   * finds the item in the cached collection instead.
+   */
   const representationOf = async (method: string, at: { resource: Resource; id: string }, sent: unknown, base?: Response) => {
     if (method === 'DELETE') return null;
     if (method === 'POST') return overlayItem(undefined, at.id, [{ method, id: at.id, body: sent }], at.resource);
-    let value: unknown;
-    try {
-      value = base?.ok ? await base.json() : undefined;
-    } catch {}
+    const json = async (response?: Response): Promise<unknown> => (response?.ok ? response.json().catch(() => undefined) : undefined);
+    let value = await json(base);
+    if (value === undefined) {
+      const list = itemsAt(await json(await context.cached(at.resource.origin + at.resource.spec.collection)), at.resource.spec.itemsPath);
+      value = Array.isArray(list) ? list.find((item) => isObject(item) && item[at.resource.idField] != null && String(item[at.resource.idField]) === at.id) : undefined;
+    }
     return overlayItem(value, at.id, await localWrites(at.resource.name, group), at.resource);
   };
 

@@ -180,6 +180,16 @@ describe('read-your-writes', () => {
     expect(rest.log.find((r) => r.method === 'POST' && r.url === '/api/notes')!.body).toContain(created.id);
   });
 
+  it('answers a PATCH to an item the app only read in the list with the merged item, found in the cached list', async () => {
+    scope = await installWorker();
+    const a = rest.seed('todos', { title: 'milk', done: false });
+    await read('/api/todos');
+    net.online = false;
+    const patch = await send(scope, `/api/todos/${a.id}`, json('PATCH', { title: 'oat milk' }));
+    expect(patch.status).toBe(202);
+    expect(JSON.parse(patch.text!)).toMatchObject({ id: a.id, title: 'oat milk', done: false });
+  });
+
   it('works with cache-first, and answers a queued PUT with the item it makes', async () => {
     // Seeded before the install, which caches this exact-path cache-first list for a first visit.
     const a = rest.seed('assets', { name: 'logo', size: 1 });
