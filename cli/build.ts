@@ -14,8 +14,12 @@ import type { Manifest } from '../sw/manifest/types.js';
 
 const KB = 1000; // bytes, as the build's size report counts them
 
-/** The worker's first line. JSON is an expression in JavaScript (ES2019 allows U+2028 and U+2029 in strings). */
-export const inlineManifest = (manifest: Manifest): string => `self.offlineOutboxManifest = ${JSON.stringify(manifest)};\n`;
+/**
+ * The worker's first line. JSON is an expression in JavaScript (ES2019 allows
+ * U+2028 and U+2029 in strings). `$schema` is for editors: the worker has no
+ * use for it, and it may name a path on the developer's disk.
+ */
+export const inlineManifest = ({ $schema: _, ...manifest }: Manifest): string => `self.offlineOutboxManifest = ${JSON.stringify(manifest)};\n`;
 
 /** Writes nothing unless the manifest is valid; the problems are check's. */
 export async function buildWorker(manifestFile: string, outFile: string): Promise<CheckOutput> {

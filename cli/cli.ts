@@ -3,19 +3,23 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildWorker } from './build.js';
 import { checkFile, type CheckOutput } from './check.js';
 import { initSite } from './init.js';
+import { writeSchema } from './schema-command.js';
 
 const USAGE = `usage: offline-outbox <command>
 
 commands:
   check <manifest.json>   validate a route manifest: lists every problem (exit 1),
                           or prints one line per route (exit 0)
-  init [dir] [--force]    write sw.js, register.js and a starter offline.manifest.json
-                          into dir (default: the current folder); files already
-                          there are kept unless --force
+  init [dir] [--force]    write sw.js, register.js, outbox-status.js and a starter
+                          offline.manifest.json into dir (default: the current
+                          folder); files already there are kept unless --force
   build --manifest <manifest.json> --out <sw.js>
                           write the worker with the manifest inlined, so it routes
                           from its first event without fetching one; an invalid
                           manifest is reported as check does (exit 1), nothing written
+  schema [--out <file>]   print the manifest's JSON Schema (draft 2020-12), or write
+                          it to file; the package ships it as
+                          offline-outbox/manifest.schema.json
 
 getting started:
   npx offline-outbox init public
@@ -25,6 +29,7 @@ getting started:
 
 const INIT_USAGE = 'usage: offline-outbox init [dir] [--force]';
 const BUILD_USAGE = 'usage: offline-outbox build --manifest <manifest.json> --out <sw.js>';
+const SCHEMA_USAGE = 'usage: offline-outbox schema [--out <file>]';
 
 /** Parsed arguments, or undefined after printing why they are wrong and how to call the command. */
 function parse<T extends ParseArgsConfig>(config: T, usage: string) {
@@ -70,6 +75,11 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     return report(await buildWorker(manifest, out));
+  }
+  if (command === 'schema') {
+    const args = parse({ args: rest, options: { out: { type: 'string' } } }, SCHEMA_USAGE);
+    if (!args) return 2;
+    return report(await writeSchema(args.values.out));
   }
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE);

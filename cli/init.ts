@@ -1,13 +1,15 @@
 /**
- * `offline-outbox init [dir]`: puts the drop-in worker, the page script and
- * a starter manifest into a site's folder. It never asks and, without
- * `--force`, never replaces a file that is already there.
+ * `offline-outbox init [dir]`: puts the drop-in worker, the page script (and
+ * the `<outbox-status>` element it loads with `data-ui`) and a starter
+ * manifest into a site's folder. It never asks and, without `--force`, never
+ * replaces a file that is already there.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckOutput } from './check.js';
 import { errorCode, readPackageFile } from './package-files.js';
-import { STARTER_MANIFEST } from './starter-manifest.js';
+import { schemaReference } from './schema-reference.js';
+import { starterManifest } from './starter-manifest.js';
 
 export interface InitOptions {
   /** Replace files that exist. @default false */
@@ -19,11 +21,15 @@ export const MANIFEST_FILE = 'offline.manifest.json';
 export async function initSite(dir: string, options: InitOptions = {}): Promise<CheckOutput> {
   const sw = await readPackageFile('sw.js');
   const register = await readPackageFile('register.js');
-  if (typeof sw === 'string' || typeof register === 'string') return { ok: false, lines: [sw, register].filter((x) => typeof x === 'string') };
+  // register.js loads it from beside itself.
+  const status = await readPackageFile('outbox-status.js');
+  if (typeof sw === 'string' || typeof register === 'string' || typeof status === 'string')
+    return { ok: false, lines: [sw, register, status].filter((x) => typeof x === 'string') };
   const files: [name: string, content: Buffer | string][] = [
     ['sw.js', sw],
     ['register.js', register],
-    [MANIFEST_FILE, `${JSON.stringify(STARTER_MANIFEST, null, 2)}\n`],
+    ['outbox-status.js', status],
+    [MANIFEST_FILE, `${JSON.stringify(starterManifest(schemaReference(dir)), null, 2)}\n`],
   ];
   try {
     await mkdir(dir, { recursive: true });

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-export type PackageFile = 'sw.js' | 'register.js';
+export type PackageFile = 'sw.js' | 'register.js' | 'outbox-status.js';
 
 export const packageFilePath = (name: PackageFile): string => fileURLToPath(new URL(`./${name}`, import.meta.url));
 

@@ -23,3 +23,6 @@ export const STARTER_MANIFEST: Manifest = {
     items: { collection: '/api/items', item: '/api/items/:id', idField: 'id', ids: 'server' },
   },
 };
+
+/** The starter manifest as `init` writes it: `"$schema"` first, where editors look for it. */
+export const starterManifest = (schema: string): Manifest => ({ $schema: schema, ...STARTER_MANIFEST });

@@ -293,11 +293,12 @@ function checkPrecache(m: Record<string, unknown>, is: Issues): void {
   const table = compileRoutes({ version: 1, routes } as Manifest, SELF);
   precache.forEach((url: unknown, i) => {
     if (!sameOriginUrl(url, '', [])) return;
-    const { pathname } = new URL(url as string, SELF);
-    const example = `{ "match": ${JSON.stringify(pathname)}, "cache": { "strategy": "cache-first" } }`;
-    const found = findRoute(table, 'GET', new URL(url as string, SELF));
+    const target = new URL(url as string, SELF);
+    const example = `{ "match": ${JSON.stringify(target.pathname)}, "cache": { "strategy": "cache-first" } }`;
+    const found = findRoute(table, 'GET', target);
     if (!found) return void issue(is, `precache[${i}]`, 'bad-value', `no GET route that caches matches ${show(url)}, so it would never be served from the cache; add a route such as ${example}`);
-    const cache = found.route.spec.cache as unknown;
+    // Not validated yet: a route's cache may be anything; a bad one is reported where it is.
+    const cache: unknown = found.route.spec.cache;
     if (isObject(cache) && among(UNCACHED_STRATEGIES, cache.strategy))
       issue(is, `precache[${i}]`, 'bad-value', `no GET route that caches matches ${show(url)}: routes[${found.route.index}] serves it ${show(cache.strategy)}, never from the cache; change its strategy, or add a route before it such as ${example}`);
   });

@@ -19,6 +19,7 @@ import { del, get, set } from 'idb-keyval';
 import { Queue } from 'workbox-background-sync';
 import type { RouteSpec } from '../manifest/types.js';
 import { metaStore } from '../store/db.js';
+import type { Outbox } from './outbox.js';
 import { listEntries } from './store.js';
 
 /** Never let Workbox's own expiry (7 days by default) drop an entry while we read it. */
@@ -72,4 +73,26 @@ export async function migrateWorkboxQueue(name: string, adopter: Adopter): Promi
   }
   await del(markerKey(name), metaStore);
   return moved;
+}
+
+/**
+ * The manifest's `workboxQueues`, moved into the outbox at activation, each
+ * write under the manifest route it matches (a plain write with default
+ * options when none does). A failure is logged; what was not moved stays in
+ * Workbox's queue and is tried again at the next activation.
+ */
+export async function moveWorkboxQueues(names: readonly string[], outbox: Outbox, routeOf: (request: Request) => RouteSpec | undefined): Promise<void> {
+  const adopter: Adopter = {
+    routeOf: (request) => routeOf(request) ?? { match: new URL(request.url).pathname },
+    adopt: (request, route, write) => outbox.handleWrite(request, route, '', fetch, write),
+  };
+  let moved = 0;
+  for (const name of names) {
+    try {
+      moved += await migrateWorkboxQueue(name, adopter);
+    } catch (error) {
+      console.error(`offline-outbox: moving the Workbox queue "${name}" failed; what was not moved stays in it`, error);
+    }
+  }
+  if (moved) await outbox.syncNow().catch(() => {});
 }

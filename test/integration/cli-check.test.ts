@@ -37,6 +37,13 @@ describe('offline-outbox check', () => {
     ]);
   });
 
+  it('takes every field a manifest may have (good-everything.json)', async () => {
+    const { code, stdout, stderr } = await check('check', 'good-everything.json');
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout.split('\n')[0]).toBe('good-everything.json: valid, 10 routes');
+    expect(stdout).toContain('routes[2]  GET     /assets/*  cache cache-only');
+  });
+
   it('says when the file cannot be read, and how to call it', async () => {
     expect(await check('check', 'missing.json')).toEqual({ code: 1, stdout: '', stderr: 'missing.json: cannot read it (ENOENT)\n' });
     expect((await check('check')).code).toBe(2);

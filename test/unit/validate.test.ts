@@ -85,6 +85,98 @@ describe('validateManifest', () => {
     expect(problems(route({ methods: ['FETCH'] }))).toEqual(['routes[0].methods[0]: expected one of GET, POST, PUT, PATCH, DELETE; got "FETCH"']);
   });
 
+  it('takes "cache-only", which never waits for the network', () => {
+    expect(problems(route({ cache: { strategy: 'cache-only', maxEntries: 10 } }))).toEqual([]);
+    expect(problems(route({ cache: { strategy: 'cache-only', networkTimeoutSeconds: 3 } }))).toEqual([
+      'routes[0].cache.networkTimeoutSeconds: only network-first and network-only wait for the network; remove it or change the strategy (got "cache-only")',
+    ]);
+    expect(problems(route({ cache: { strategy: 'cache-last' } }))).toEqual([
+      'routes[0].cache.strategy: expected one of network-first, stale-while-revalidate, cache-first, network-only, cache-only; got "cache-last"',
+    ]);
+    expect(problems(route({ cache: {} }))).toEqual([
+      'routes[0].cache.strategy: required; add "strategy": "network-first" (or stale-while-revalidate, cache-first, network-only, cache-only)',
+    ]);
+  });
+
+  it('takes "$schema" (any string: editors read it, the worker does not) and "workboxQueues" (unique queue names)', () => {
+    const value = { $schema: '../node_modules/offline-outbox/dist/manifest.schema.json', ...route({}), workboxQueues: ['workbox-background-sync', 'uploads'] };
+    expect(validateManifest(value)).toEqual({ ok: true, manifest: value, issues: [] });
+    expect(problems({ ...route({}), $schema: '', workboxQueues: [] })).toEqual([]);
+    expect(problems({ ...route({}), $schema: { url: 'x' } })).toEqual(['$schema: expected a string (the URL or path of the JSON Schema); got an object']);
+    expect(problems({ ...route({}), workboxQueues: 'uploads' })).toEqual(['workboxQueues: expected an array; got "uploads"']);
+    expect(problems({ ...route({}), workboxQueues: ['uploads', '', 7, 'uploads'] })).toEqual([
+      'workboxQueues[1]: expected a non-empty string; got ""',
+      'workboxQueues[2]: expected a non-empty string; got 7',
+      'workboxQueues[3]: "uploads" is listed twice',
+    ]);
+  });
+
+  it('lists the new top-level fields among those it knows', () => {
+    expect(problems({ ...route({}), precahce: ['/'] })).toEqual(['precahce: unknown field; did you mean "precache"?']);
+    expect(problems({ ...route({}), zzz: 1 })).toEqual(['zzz: unknown field; expected one of version, routes, resources, changes, precache, workboxQueues, $schema']);
+  });
+
+  describe('precache', () => {
+    const shell = (precache: unknown, routes: unknown[] = [{ match: '/', cache: { strategy: 'network-first' } }, { match: '/assets/*', cache: { strategy: 'cache-only' } }]) => ({ version: 1, routes, precache });
+
+    it('takes same-origin paths, with a query or not, that a GET route answering from the cache serves', () => {
+      expect(problems(shell(['/', '/?lang=en', '/assets/app.css', '/assets/app.js?v=3', '/assets/a/b/c.svg']))).toEqual([]);
+      expect(problems(shell([]))).toEqual([]);
+      for (const strategy of ['network-first', 'stale-while-revalidate', 'cache-first', 'cache-only']) expect(problems(shell(['/x'], [{ match: '/x', cache: { strategy } }]))).toEqual([]);
+    });
+
+    it('reports what is not a same-origin path, and duplicates', () => {
+      expect(problems(shell(['app.css', '//cdn.example.com/x.js', 'https://example.com/', '/#top', 5, '/', '/']))).toEqual([
+        'precache[0]: expected a same-origin path starting with "/", as in "/app.css" (a query string may follow; no "#"); got "app.css"',
+        'precache[1]: expected a same-origin path starting with "/", as in "/app.css" (a query string may follow; no "#"); got "//cdn.example.com/x.js"',
+        'precache[2]: expected a same-origin path starting with "/", as in "/app.css" (a query string may follow; no "#"); got "https://example.com/"',
+        'precache[3]: expected a same-origin path starting with "/", as in "/app.css" (a query string may follow; no "#"); got "/#top"',
+        'precache[4]: expected a same-origin path starting with "/", as in "/app.css" (a query string may follow; no "#"); got 5',
+        'precache[6]: "/" is listed twice',
+      ]);
+      expect(problems(shell('/'))).toEqual(['precache: expected an array; got "/"']);
+    });
+
+    it('reads paths as the URL parser does: "/\\host" and "/<tab>/host" name another host, for precache and the change feed alike', () => {
+      for (const url of ['/\\evil.example.com/x', '/\t/evil.example.com/x', '/\n\\evil.example.com', '/\\'])
+        expect(problems(shell([url]))).toEqual([`precache[0]: expected a same-origin path starting with "/", as in "/app.css" (a query string may follow; no "#"); got ${JSON.stringify(url)}`]);
+      expect(problems({ ...route({}), changes: { stream: '/\\evil.example.com/feed' } })).toEqual(['changes.stream: expected a same-origin path starting with "/"; got "/\\\\evil.example.com/feed"']);
+      expect(problems(shell(['/a\\b', '/a\tb'], [{ match: '/*', cache: { strategy: 'cache-first' } }]))).toEqual([]);
+    });
+
+    it('reports a URL no GET route serves, and says which route to add', () => {
+      const routes = [
+        { match: '/', cache: { strategy: 'network-first' } },
+        { match: '/app.css', methods: ['POST'], queue: {} },
+        { match: '/app.js', origin: 'https://cdn.example.com', cache: { strategy: 'cache-first' } },
+      ];
+      expect(problems(shell(['/app.css', '/app.js?v=2'], routes))).toEqual([
+        'precache[0]: no GET route that caches matches "/app.css", so it would never be served from the cache; add a route such as { "match": "/app.css", "cache": { "strategy": "cache-first" } }',
+        'precache[1]: no GET route that caches matches "/app.js?v=2", so it would never be served from the cache; add a route such as { "match": "/app.js", "cache": { "strategy": "cache-first" } }',
+      ]);
+    });
+
+    it('routes each URL as the worker does, first match wins: a network-only route before a caching one takes it', () => {
+      const routes = [
+        { match: '/api/*', cache: { strategy: 'network-only' } },
+        { match: '/api/config', cache: { strategy: 'cache-first' } },
+      ];
+      expect(problems(shell(['/api/config'], routes))).toEqual([
+        'precache[0]: no GET route that caches matches "/api/config": routes[0] serves it "network-only", never from the cache; change its strategy, or add a route before it such as { "match": "/api/config", "cache": { "strategy": "cache-first" } }',
+      ]);
+      expect(problems(shell(['/api/config'], routes.slice().reverse()))).toEqual([]);
+    });
+
+    it('does not cascade: with a route broken, only the route is reported', () => {
+      expect(problems(shell(['/app.css'], [{ match: '/app.(css)', cache: { strategy: 'cache-first' } }]))).toEqual([
+        'routes[0].match: "(" at 5: custom groups, regular expressions and modifiers are not supported; use ":name", ":name?" or "*"',
+      ]);
+      expect(problems(shell(['/app.css'], [{ match: '/app.css', methods: ['FETCH'], cache: { strategy: 'cache-first' } }]))).toHaveLength(1);
+      // A route matched whose strategy is misspelled: its strategy is the problem.
+      expect(problems(shell(['/app.css'], [{ match: '/app.css', cache: { strategy: 'cache-frist' } }]))).toHaveLength(1);
+    });
+  });
+
   it('treats the manifest as data: non-objects are reported, never thrown', () => {
     for (const value of [null, 42, 'x', [], true, undefined]) expect(validateManifest(value).ok).toBe(false);
     expect(problems(null)).toEqual(['expected an object; got null']);
