@@ -52,7 +52,10 @@ const IDEAL = 'ideal replayer (calibration)';
 function list(name, allowed) {
   const raw = process.env[name];
   if (!raw) return allowed;
-  const chosen = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const chosen = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = chosen.filter((s) => !allowed.includes(s));
   if (unknown.length || chosen.length === 0) fatal(`${name}=${raw}: expected a comma-separated list of ${allowed.join(', ')}`);
   return allowed.filter((s) => chosen.includes(s));
@@ -220,11 +223,36 @@ const CASES = {
           verdict: isOurs ? (base ? verdict(r, '>=', TARGETS.enqueueRatio) : 'n/a (no workbox run)') : '',
           kind: isOurs ? 'target' : 'info',
         });
-        rows.push(info(name, 'time for all writes', s.map((x) => x.elapsedMs), seconds));
-        if (!isOurs) rows.push(info(name, 'page fetches rejected', s.map((x) => x.sent.rejected), (v) => fixed(v), '(expected: its plugin re-throws)'));
+        rows.push(
+          info(
+            name,
+            'time for all writes',
+            s.map((x) => x.elapsedMs),
+            seconds,
+          ),
+        );
+        if (!isOurs)
+          rows.push(
+            info(
+              name,
+              'page fetches rejected',
+              s.map((x) => x.sent.rejected),
+              (v) => fixed(v),
+              '(expected: its plugin re-throws)',
+            ),
+          );
       }
       const bare = samples[NO_WORKER];
-      if (bare) rows.push(info(NO_WORKER, 'writes/s', bare.map((x) => x.writesPerSec), (v) => fixed(v), '(page loop + network stack alone)'));
+      if (bare)
+        rows.push(
+          info(
+            NO_WORKER,
+            'writes/s',
+            bare.map((x) => x.writesPerSec),
+            (v) => fixed(v),
+            '(page loop + network stack alone)',
+          ),
+        );
       return { rows, medians: { [OURS]: ours, [BASE]: base, [NO_WORKER]: bare ? median(bare.map((x) => x.writesPerSec)) : null }, ratio: r };
     },
   },
@@ -236,7 +264,7 @@ const CASES = {
       run: runIdealReplay,
       progress: (r) => `${seconds(r.timeToAllMs)}; max ${r.maxInFlightAtServer}, mean ${fixed(r.meanInFlightAtServer, 2)} at once at the server`,
     },
-    progress: (subject, r) =>
+    progress: (_subject, r) =>
       `${r.complete ? '' : `INCOMPLETE at the ${seconds(replayCapMs)} cap: `}${r.distinct}/${WORKLOAD.writes} delivered in ${seconds(r.timeToAllMs)}; first after ${seconds(r.firstArrivalMs)}; sync dispatched ${r.syncDispatchedMs === null ? 'never' : `after ${seconds(r.syncDispatchedMs)}`}; max ${r.maxInFlightAtServer} at once at the server; ${r.orderViolations} out of order, ${r.duplicates} duplicates; page after online: ${r.afterOnline}`,
     summarize(samples) {
       const time = (name) => (samples[name]?.length ? medianMeasure(samples[name].map((r) => ({ value: r.timeToAllMs, atLeast: !r.complete }))) : null);
@@ -276,22 +304,90 @@ const CASES = {
             kind: 'target',
           });
         } else rows.push(timeRow);
-        rows.push(info(name, `delivered (cap ${seconds(replayCapMs)})`, s.map((x) => x.distinct), (v) => fixed(v)));
-        rows.push(info(name, 'first delivery after online', s.map((x) => x.firstArrivalMs), seconds));
-        rows.push(info(name, 'sync event dispatched after online', s.map((x) => x.syncDispatchedMs), seconds));
-        rows.push(info(name, 'most writes at once at the server', s.map((x) => x.maxInFlightAtServer), (v) => fixed(v), `(≤ ${WORKLOAD.connectionsPerHost} per host)`));
-        rows.push(info(name, 'mean writes at once at the server', s.map((x) => x.meanInFlightAtServer), (v) => fixed(v, 2)));
-        if (!isOurs) rows.push(info(name, 'still queued after', s.map((x) => (typeof x.remaining === 'number' ? x.remaining : null)), (v) => fixed(v)));
+        rows.push(
+          info(
+            name,
+            `delivered (cap ${seconds(replayCapMs)})`,
+            s.map((x) => x.distinct),
+            (v) => fixed(v),
+          ),
+        );
+        rows.push(
+          info(
+            name,
+            'first delivery after online',
+            s.map((x) => x.firstArrivalMs),
+            seconds,
+          ),
+        );
+        rows.push(
+          info(
+            name,
+            'sync event dispatched after online',
+            s.map((x) => x.syncDispatchedMs),
+            seconds,
+          ),
+        );
+        rows.push(
+          info(
+            name,
+            'most writes at once at the server',
+            s.map((x) => x.maxInFlightAtServer),
+            (v) => fixed(v),
+            `(≤ ${WORKLOAD.connectionsPerHost} per host)`,
+          ),
+        );
+        rows.push(
+          info(
+            name,
+            'mean writes at once at the server',
+            s.map((x) => x.meanInFlightAtServer),
+            (v) => fixed(v, 2),
+          ),
+        );
+        if (!isOurs)
+          rows.push(
+            info(
+              name,
+              'still queued after',
+              s.map((x) => (typeof x.remaining === 'number' ? x.remaining : null)),
+              (v) => fixed(v),
+            ),
+          );
       }
       const ideal = samples[IDEAL];
       const idealMs = ideal ? median(ideal.map((x) => x.timeToAllMs)) : null;
       if (ideal) {
-        rows.push(info(IDEAL, `time to deliver all ${WORKLOAD.writes}`, ideal.map((x) => x.timeToAllMs), seconds, `(this machine's floor; theory ${seconds(REPLAY_FLOOR_MS)})`));
-        rows.push(info(IDEAL, 'mean writes at once at the server', ideal.map((x) => x.meanInFlightAtServer), (v) => fixed(v, 2)));
+        rows.push(
+          info(
+            IDEAL,
+            `time to deliver all ${WORKLOAD.writes}`,
+            ideal.map((x) => x.timeToAllMs),
+            seconds,
+            `(this machine's floor; theory ${seconds(REPLAY_FLOOR_MS)})`,
+          ),
+        );
+        rows.push(
+          info(
+            IDEAL,
+            'mean writes at once at the server',
+            ideal.map((x) => x.meanInFlightAtServer),
+            (v) => fixed(v, 2),
+          ),
+        );
         // How far ours is from what this machine allows (context, not a target).
         if (ours) {
           const at = rows.findIndex((row) => row.subject === OURS && row.kind === 'target') + 2;
-          rows.splice(at, 0, { subject: OURS, metric: 'time ÷ ideal replayer\'s', median: `${ours.atLeast ? '≥ ' : ''}${(ours.value / idealMs).toFixed(2)}×`, samples: '', ratio: '', target: '(context)', verdict: '', kind: 'info' });
+          rows.splice(at, 0, {
+            subject: OURS,
+            metric: "time ÷ ideal replayer's",
+            median: `${ours.atLeast ? '≥ ' : ''}${(ours.value / idealMs).toFixed(2)}×`,
+            samples: '',
+            ratio: '',
+            target: '(context)',
+            verdict: '',
+            kind: 'info',
+          });
         }
       }
       return { rows, medians: { [OURS]: ours, [BASE]: base, [IDEAL]: idealMs }, ratio: r };
@@ -306,7 +402,7 @@ const CASES = {
       progress: (r) =>
         `item GETs median ${millis(r.cached.medianMs)} (${signedMillis(r.cachedOverBareMs)} vs the page beside), other GETs median ${millis(r.unmatched.medianMs)} (${signedMillis(r.unmatchedOverBareMs)}); server saw ${r.cached.atServer.cached} + ${r.unmatched.atServer.unmatched}`,
     },
-    progress: (subject, r) =>
+    progress: (_subject, r) =>
       `cached median ${millis(r.cached.medianMs)}, p95 ${millis(r.cached.p95Ms)}, ${signedMillis(r.cachedOverBareMs)} vs no worker (server saw ${r.cached.atServer.cached}); unmatched median ${millis(r.unmatched.medianMs)}, p95 ${millis(r.unmatched.p95Ms)}, ${signedMillis(r.unmatchedOverBareMs)} vs no worker (server saw ${r.unmatched.atServer.unmatched}); no worker beside: ${millis(r.bareCached.medianMs)} / ${millis(r.bareUnmatched.medianMs)}`,
     summarize(samples) {
       /** Median over the runs of a per-run number. */
@@ -324,36 +420,119 @@ const CASES = {
         if (!s) continue;
         const isOurs = name === OURS;
         const hitRow = info(name, 'cached GET, median', s.map(cachedMs), millis, '(baseline)');
-        rows.push(isOurs ? { ...hitRow, ratio: showRatio(rHit), target: `ours ≤ ${TARGETS.getRatio}× workbox`, verdict: samples[BASE] ? verdict(rHit, '<=', TARGETS.getRatio) : 'n/a (no workbox run)', kind: 'target' } : hitRow);
-        const overRow = info(name, "cached GET, median − no worker's", s.map((x) => x.cachedOverBareMs), signedMillis, '(context)');
         rows.push(
           isOurs
-            ? { ...overRow, target: `≤ +${TARGETS.getOverNoWorkerMs} ms over no worker`, verdict: verdict({ value: median(s.map((x) => x.cachedOverBareMs)), bound: 'exact' }, '<=', TARGETS.getOverNoWorkerMs), kind: 'target' }
+            ? {
+                ...hitRow,
+                ratio: showRatio(rHit),
+                target: `ours ≤ ${TARGETS.getRatio}× workbox`,
+                verdict: samples[BASE] ? verdict(rHit, '<=', TARGETS.getRatio) : 'n/a (no workbox run)',
+                kind: 'target',
+              }
+            : hitRow,
+        );
+        const overRow = info(
+          name,
+          "cached GET, median − no worker's",
+          s.map((x) => x.cachedOverBareMs),
+          signedMillis,
+          '(context)',
+        );
+        rows.push(
+          isOurs
+            ? {
+                ...overRow,
+                target: `≤ +${TARGETS.getOverNoWorkerMs} ms over no worker`,
+                verdict: verdict({ value: median(s.map((x) => x.cachedOverBareMs)), bound: 'exact' }, '<=', TARGETS.getOverNoWorkerMs),
+                kind: 'target',
+              }
             : overRow,
         );
-        rows.push({ ...info(name, "cached GET ÷ no worker's", s.map(cachedOverBareRatio), (v) => `${v.toFixed(2)}×`, '(context: ours/workbox net of machine drift)'), ratio: isOurs ? showRatio(rAdjusted) : '' });
-        rows.push(info(name, 'cached GET, p95', s.map((x) => x.cached.p95Ms), millis));
+        rows.push({
+          ...info(name, "cached GET ÷ no worker's", s.map(cachedOverBareRatio), (v) => `${v.toFixed(2)}×`, '(context: ours/workbox net of machine drift)'),
+          ratio: isOurs ? showRatio(rAdjusted) : '',
+        });
+        rows.push(
+          info(
+            name,
+            'cached GET, p95',
+            s.map((x) => x.cached.p95Ms),
+            millis,
+          ),
+        );
         // "Pays nothing", as far as the worker can: the browser dispatches every
         // request to a worker with a fetch listener (Workbox's too); what is
         // the worker's own is what it adds to that (bench/README.md).
         const unmatchedRow = info(name, 'unmatched GET, median', s.map(unmatchedMs), millis, '(baseline)');
         rows.push(
           isOurs
-            ? { ...unmatchedRow, ratio: showRatio(rUnmatched), target: `pays nothing: ours ≤ ${TARGETS.getRatio}× workbox`, verdict: samples[BASE] ? verdict(rUnmatched, '<=', TARGETS.getRatio) : 'n/a (no workbox run)', kind: 'target' }
+            ? {
+                ...unmatchedRow,
+                ratio: showRatio(rUnmatched),
+                target: `pays nothing: ours ≤ ${TARGETS.getRatio}× workbox`,
+                verdict: samples[BASE] ? verdict(rUnmatched, '<=', TARGETS.getRatio) : 'n/a (no workbox run)',
+                kind: 'target',
+              }
             : unmatchedRow,
         );
-        rows.push(info(name, "unmatched GET, median − no worker's", s.map((x) => x.unmatchedOverBareMs), signedMillis, '(the dispatch any fetch listener costs)'));
-        rows.push(info(name, 'unmatched GET, p95', s.map((x) => x.unmatched.p95Ms), millis));
-        rows.push(info(name, 'no worker beside: item GET, median', s.map((x) => x.bareCached.medianMs), millis, '(loopback server, answers at once)'));
+        rows.push(
+          info(
+            name,
+            "unmatched GET, median − no worker's",
+            s.map((x) => x.unmatchedOverBareMs),
+            signedMillis,
+            '(the dispatch any fetch listener costs)',
+          ),
+        );
+        rows.push(
+          info(
+            name,
+            'unmatched GET, p95',
+            s.map((x) => x.unmatched.p95Ms),
+            millis,
+          ),
+        );
+        rows.push(
+          info(
+            name,
+            'no worker beside: item GET, median',
+            s.map((x) => x.bareCached.medianMs),
+            millis,
+            '(loopback server, answers at once)',
+          ),
+        );
       }
       const bare = samples[NO_WORKER];
       if (bare) {
         rows.push(info(NO_WORKER, 'item GET, median', bare.map(cachedMs), millis, '(loopback server, answers at once)'));
-        rows.push(info(NO_WORKER, "item GET, median − no worker's", bare.map((x) => x.cachedOverBareMs), signedMillis, "(the method's own bias: ideally 0)"));
-        rows.push(info(NO_WORKER, "other GET, median − no worker's", bare.map((x) => x.unmatchedOverBareMs), signedMillis, "(the method's own bias: ideally 0)"));
+        rows.push(
+          info(
+            NO_WORKER,
+            "item GET, median − no worker's",
+            bare.map((x) => x.cachedOverBareMs),
+            signedMillis,
+            "(the method's own bias: ideally 0)",
+          ),
+        );
+        rows.push(
+          info(
+            NO_WORKER,
+            "other GET, median − no worker's",
+            bare.map((x) => x.unmatchedOverBareMs),
+            signedMillis,
+            "(the method's own bias: ideally 0)",
+          ),
+        );
       }
       const medians = (name, s) =>
-        s ? { cachedMs: m(name, cachedMs), unmatchedMs: m(name, unmatchedMs), cachedOverNoWorkerMs: m(name, (x) => x.cachedOverBareMs), unmatchedOverNoWorkerMs: m(name, (x) => x.unmatchedOverBareMs) } : null;
+        s
+          ? {
+              cachedMs: m(name, cachedMs),
+              unmatchedMs: m(name, unmatchedMs),
+              cachedOverNoWorkerMs: m(name, (x) => x.cachedOverBareMs),
+              unmatchedOverNoWorkerMs: m(name, (x) => x.unmatchedOverBareMs),
+            }
+          : null;
       return {
         rows,
         medians: { [OURS]: medians(OURS, samples[OURS]), [BASE]: medians(BASE, samples[BASE]), [NO_WORKER]: medians(NO_WORKER, bare) },
@@ -367,9 +546,10 @@ const CASES = {
     calibration: {
       name: NO_WORKER,
       run: runNoWorkerNotice,
-      progress: (r) => `fresh ${tenths(r.timeToFreshMs)} after publishing (delivery ${tenths(r.deliveryMs)}, then ${tenths(r.freshAfterDeliveryMs)}); round trip ${tenths(r.roundTripMs)}; ${r.requestsAfterNotice} request(s) after the notice`,
+      progress: (r) =>
+        `fresh ${tenths(r.timeToFreshMs)} after publishing (delivery ${tenths(r.deliveryMs)}, then ${tenths(r.freshAfterDeliveryMs)}); round trip ${tenths(r.roundTripMs)}; ${r.requestsAfterNotice} request(s) after the notice`,
     },
-    progress: (subject, r) =>
+    progress: (_subject, r) =>
       `${r.requestsAfterNotice} request(s) after the notice (${r.namedRefetched}/${r.affected} named entries, ${r.unrelatedAfterNotice} unrelated, ${r.notModifiedAfterNotice} answered 304); next pass ${r.passRequests}; fresh ${tenths(r.timeToFreshMs)} after publishing (delivery ${tenths(r.deliveryMs)}, then ${tenths(r.freshAfterDeliveryMs)}); round trip ${tenths(r.roundTripMs)}; entries cached after the notice ${r.entriesAfterNotice}/${r.entries}`,
     summarize(samples) {
       const m = (name, pick) => medianOf(samples, name, pick);
@@ -382,25 +562,107 @@ const CASES = {
         if (!s) continue;
         const isOurs = name === OURS;
         rows.push({
-          ...info(name, `requests until fresh and warm again (notice + next pass over the ${NOTICE_ENTRIES})`, s.map((x) => x.requestsUntilWarm), count, isOurs ? '(context)' : '(baseline)'),
+          ...info(
+            name,
+            `requests until fresh and warm again (notice + next pass over the ${NOTICE_ENTRIES})`,
+            s.map((x) => x.requestsUntilWarm),
+            count,
+            isOurs ? '(context)' : '(baseline)',
+          ),
           ratio: isOurs ? showRatio(rWarm) : '',
         });
-        const unrelatedRow = info(name, 'unrelated refetches after the notice', s.map((x) => x.unrelatedAfterNotice), count, '(context)');
+        const unrelatedRow = info(
+          name,
+          'unrelated refetches after the notice',
+          s.map((x) => x.unrelatedAfterNotice),
+          count,
+          '(context)',
+        );
         const worst = Math.max(...s.map((x) => x.unrelatedAfterNotice));
         rows.push(
           isOurs
             ? { ...unrelatedRow, target: `= ${TARGETS.noticeUnrelated} (every run)`, verdict: worst <= TARGETS.noticeUnrelated ? 'PASS' : 'FAIL', kind: 'target' }
             : { ...unrelatedRow, target: '(its purge refetches nothing now: the next pass pays)' },
         );
-        rows.push(info(name, 'requests after the notice', s.map((x) => x.requestsAfterNotice), count, isOurs ? `(named: the item + its collection's ${NOTICE_PAGES} pages = ${s[0].affected})` : '(the item, read back)'));
-        rows.push(info(name, 'requests after the notice answered 304', s.map((x) => x.notModifiedAfterNotice), count));
-        rows.push(info(name, `next pass over the ${NOTICE_ENTRIES}: requests`, s.map((x) => x.passRequests), count, isOurs ? '(all from the cache)' : '(the purged entries, again)'));
-        if (!isOurs) rows.push(info(name, `next pass over the ${NOTICE_ENTRIES}: requests answered 304`, s.map((x) => x.passNotModified), count, '(the HTTP cache revalidates what the purge dropped)'));
-        rows.push(info(name, `next pass over the ${NOTICE_ENTRIES}: time`, s.map((x) => x.passElapsedMs), seconds, `(${NOTICE_WORKLOAD.inflight} at a time)`));
-        if (isOurs) rows.push(info(name, 'catch-up (since) requests after the notice', s.map((x) => x.catchUpsAfterNotice), count));
-        rows.push({ ...info(name, 'time-to-fresh (publish → fresh read in the page)', s.map((x) => x.timeToFreshMs), tenths, isOurs ? '(context)' : '(baseline)'), ratio: isOurs ? showRatio(rFresh) : '' });
-        rows.push(info(name, "notice delivery (publish → the page's EventSource)", s.map((x) => x.deliveryMs), tenths));
-        const afterRow = info(name, 'time-to-fresh − delivery', s.map((x) => x.freshAfterDeliveryMs), tenths, '(context)');
+        rows.push(
+          info(
+            name,
+            'requests after the notice',
+            s.map((x) => x.requestsAfterNotice),
+            count,
+            isOurs ? `(named: the item + its collection's ${NOTICE_PAGES} pages = ${s[0].affected})` : '(the item, read back)',
+          ),
+        );
+        rows.push(
+          info(
+            name,
+            'requests after the notice answered 304',
+            s.map((x) => x.notModifiedAfterNotice),
+            count,
+          ),
+        );
+        rows.push(
+          info(
+            name,
+            `next pass over the ${NOTICE_ENTRIES}: requests`,
+            s.map((x) => x.passRequests),
+            count,
+            isOurs ? '(all from the cache)' : '(the purged entries, again)',
+          ),
+        );
+        if (!isOurs)
+          rows.push(
+            info(
+              name,
+              `next pass over the ${NOTICE_ENTRIES}: requests answered 304`,
+              s.map((x) => x.passNotModified),
+              count,
+              '(the HTTP cache revalidates what the purge dropped)',
+            ),
+          );
+        rows.push(
+          info(
+            name,
+            `next pass over the ${NOTICE_ENTRIES}: time`,
+            s.map((x) => x.passElapsedMs),
+            seconds,
+            `(${NOTICE_WORKLOAD.inflight} at a time)`,
+          ),
+        );
+        if (isOurs)
+          rows.push(
+            info(
+              name,
+              'catch-up (since) requests after the notice',
+              s.map((x) => x.catchUpsAfterNotice),
+              count,
+            ),
+          );
+        rows.push({
+          ...info(
+            name,
+            'time-to-fresh (publish → fresh read in the page)',
+            s.map((x) => x.timeToFreshMs),
+            tenths,
+            isOurs ? '(context)' : '(baseline)',
+          ),
+          ratio: isOurs ? showRatio(rFresh) : '',
+        });
+        rows.push(
+          info(
+            name,
+            "notice delivery (publish → the page's EventSource)",
+            s.map((x) => x.deliveryMs),
+            tenths,
+          ),
+        );
+        const afterRow = info(
+          name,
+          'time-to-fresh − delivery',
+          s.map((x) => x.freshAfterDeliveryMs),
+          tenths,
+          '(context)',
+        );
         const roundTrip = m(name, (x) => x.roundTripMs);
         rows.push(
           isOurs
@@ -412,20 +674,81 @@ const CASES = {
               }
             : afterRow,
         );
-        rows.push(info(name, `one round trip (plain GET from the page, median of ${NOTICE_WORKLOAD.roundTripGets})`, s.map((x) => x.roundTripMs), tenths, '(no route: the network)'));
-        rows.push(info(name, 'publish → item requested at the server', s.map((x) => x.itemRequestedMs), tenths, isOurs ? "(register.js forwards it, then the worker's steps)" : '(after the purge)'));
+        rows.push(
+          info(
+            name,
+            `one round trip (plain GET from the page, median of ${NOTICE_WORKLOAD.roundTripGets})`,
+            s.map((x) => x.roundTripMs),
+            tenths,
+            '(no route: the network)',
+          ),
+        );
+        rows.push(
+          info(
+            name,
+            'publish → item requested at the server',
+            s.map((x) => x.itemRequestedMs),
+            tenths,
+            isOurs ? "(register.js forwards it, then the worker's steps)" : '(after the purge)',
+          ),
+        );
         if (isOurs) {
-          rows.push(info(name, 'publish → last named entry requested at the server', s.map((x) => x.lastNamedRequestedMs), tenths, '(items are announced when fresh; the list pages apart)'));
-          rows.push(info(name, 'publish → cache-updated heard in the page', s.map((x) => x.heardMs), tenths));
+          rows.push(
+            info(
+              name,
+              'publish → last named entry requested at the server',
+              s.map((x) => x.lastNamedRequestedMs),
+              tenths,
+              '(items are announced when fresh; the list pages apart)',
+            ),
+          );
+          rows.push(
+            info(
+              name,
+              'publish → cache-updated heard in the page',
+              s.map((x) => x.heardMs),
+              tenths,
+            ),
+          );
         } else {
-          rows.push(info(name, 'publish → every cache deleted', s.map((x) => x.purgedMs), tenths));
+          rows.push(
+            info(
+              name,
+              'publish → every cache deleted',
+              s.map((x) => x.purgedMs),
+              tenths,
+            ),
+          );
         }
       }
       const bare = samples[NO_WORKER];
       if (bare) {
-        rows.push(info(NO_WORKER, 'time-to-fresh (publish → fresh read in the page)', bare.map((x) => x.timeToFreshMs), tenths, '(a network read on the notice: the floor)'));
-        rows.push(info(NO_WORKER, 'time-to-fresh − delivery', bare.map((x) => x.freshAfterDeliveryMs), tenths, '(one network read)'));
-        rows.push(info(NO_WORKER, `one round trip (plain GET from the page, median of ${NOTICE_WORKLOAD.roundTripGets})`, bare.map((x) => x.roundTripMs), tenths));
+        rows.push(
+          info(
+            NO_WORKER,
+            'time-to-fresh (publish → fresh read in the page)',
+            bare.map((x) => x.timeToFreshMs),
+            tenths,
+            '(a network read on the notice: the floor)',
+          ),
+        );
+        rows.push(
+          info(
+            NO_WORKER,
+            'time-to-fresh − delivery',
+            bare.map((x) => x.freshAfterDeliveryMs),
+            tenths,
+            '(one network read)',
+          ),
+        );
+        rows.push(
+          info(
+            NO_WORKER,
+            `one round trip (plain GET from the page, median of ${NOTICE_WORKLOAD.roundTripGets})`,
+            bare.map((x) => x.roundTripMs),
+            tenths,
+          ),
+        );
       }
       const medians = (name, s) =>
         s
@@ -478,7 +801,9 @@ async function writeJsonAtomic(file, data) {
 
 console.log(`offline-outbox bench — ${startedAt.toISOString()}`);
 console.log(`subjects: ${subjects.join(', ')}; cases: ${cases.join(', ')}; ${runs} run(s) each; replay cap ${seconds(replayCapMs)}`);
-console.log(`machine: ${machine.cpuCount} × ${machine.cpuModel}, load ${machine.loadAverageAtStart.join(' ')}, node ${machine.node}, playwright-core ${machine.playwrightCore}, workbox ${machine.workbox}\n`);
+console.log(
+  `machine: ${machine.cpuCount} × ${machine.cpuModel}, load ${machine.loadAverageAtStart.join(' ')}, node ${machine.node}, playwright-core ${machine.playwrightCore}, workbox ${machine.workbox}\n`,
+);
 
 if (subjects.includes(OURS)) {
   if (build) {
@@ -489,7 +814,8 @@ if (subjects.includes(OURS)) {
     console.log(`offline-outbox from ${DIST_DIR} (BENCH_DIST)`);
   } else {
     try {
-      if (statSync(join(DIST_DIR, 'sw.js')).mtimeMs < newestSource()) console.warn('warning: dist/sw.js is older than sw/, client/ or common/; measuring the old build (drop BENCH_BUILD=0 to rebuild)');
+      if (statSync(join(DIST_DIR, 'sw.js')).mtimeMs < newestSource())
+        console.warn('warning: dist/sw.js is older than sw/, client/ or common/; measuring the old build (drop BENCH_BUILD=0 to rebuild)');
     } catch {
       // A missing dist/sw.js is reported by the probe.
     }
@@ -538,7 +864,10 @@ for (const caseName of cases) {
         const result = isCalibration ? await spec.calibration.run() : await spec.run(subject);
         samples[name].push({ run, ...result });
         const failed = result.checks.filter((c) => !c.ok);
-        console.log((isCalibration ? spec.calibration.progress(result) : spec.progress(subject, result)) + (failed.length ? `\n  CHECK FAILED: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}` : ''));
+        console.log(
+          (isCalibration ? spec.calibration.progress(result) : spec.progress(subject, result)) +
+            (failed.length ? `\n  CHECK FAILED: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}` : ''),
+        );
       } catch (error) {
         console.log(`ERROR: ${errorText(error)}`);
         errors[name].push({ run, error: errorText(error) });
@@ -557,10 +886,20 @@ for (const caseName of cases) {
       if (!ok) harnessFailures.push(`${caseName} ${name}: check failed: ${checkName} (${results.map((c) => c?.detail ?? '—').join(', ')})`);
       const details = results.map((c) => c?.detail ?? '—');
       const same = details.length > 1 && details.every((d) => d === details[0]);
-      rows.push({ subject: name, metric: checkName, median: '', samples: same ? `${details[0]} (every run)` : details.join(' | '), ratio: '', target: 'check: every run', verdict: ok ? 'PASS' : 'FAIL', kind: 'check' });
+      rows.push({
+        subject: name,
+        metric: checkName,
+        median: '',
+        samples: same ? `${details[0]} (every run)` : details.join(' | '),
+        ratio: '',
+        target: 'check: every run',
+        verdict: ok ? 'PASS' : 'FAIL',
+        kind: 'check',
+      });
     }
   }
-  for (const name of subjects.filter((n) => notReady.has(n))) rows.push({ subject: name, metric: 'not ready', median: '—', samples: '', ratio: '', target: '', verdict: 'n/a', kind: 'info' });
+  for (const name of subjects.filter((n) => notReady.has(n)))
+    rows.push({ subject: name, metric: 'not ready', median: '—', samples: '', ratio: '', target: '', verdict: 'n/a', kind: 'info' });
   // One block per subject: ours, workbox, then calibration (a stable sort keeps each block's order).
   const rank = (row) => (row.subject === OURS ? 0 : row.subject === BASE ? 1 : 2);
   rows.sort((a, b) => rank(a) - rank(b));
@@ -602,7 +941,11 @@ const columns = [
   ['verdict', 'verdict'],
 ];
 const widths = columns.map(([key, head]) => Math.max(head.length, ...allRows.map((r) => String(r[key] ?? '').length)));
-const line = (cells) => cells.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd();
+const line = (cells) =>
+  cells
+    .map((c, i) => String(c).padEnd(widths[i]))
+    .join('  ')
+    .trimEnd();
 console.log(`\n${line(columns.map(([, head]) => head))}`);
 console.log(line(widths.map((w) => '-'.repeat(w))));
 let previousCase = '';
@@ -616,7 +959,8 @@ for (const row of allRows) {
 const targetRows = allRows.filter((r) => r.kind === 'target');
 console.log('\ntargets:');
 if (targetRows.length === 0) console.log(`  none evaluated (${OURS} was not measured)`);
-for (const r of targetRows) console.log(`  ${r.verdict.padEnd(7)} ${r.case}: ${r.subject} ${r.metric} ${r.median}${r.ratio && !r.sameAsAbove ? ` (ours/workbox ${r.ratio})` : ''}; target: ${r.target}`);
+for (const r of targetRows)
+  console.log(`  ${r.verdict.padEnd(7)} ${r.case}: ${r.subject} ${r.metric} ${r.median}${r.ratio && !r.sameAsAbove ? ` (ours/workbox ${r.ratio})` : ''}; target: ${r.target}`);
 
 if (harnessFailures.length) {
   console.log(`\nthe harness could not measure everything (exit 1):\n${harnessFailures.map((f) => `  - ${f}`).join('\n')}`);

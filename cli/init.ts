@@ -75,7 +75,7 @@ function nextSteps(manifest: string): string[] {
     '     /assets/* is cache-first, right for file names with a content hash;',
     '     make it stale-while-revalidate otherwise.',
     `  2. Check it: npx offline-outbox check ${manifest}`,
-    '  3. Add to your pages (with this folder served at the site\'s root):',
+    "  3. Add to your pages (with this folder served at the site's root):",
     '       <script src="/register.js" defer></script>',
     '  4. Serve the site over HTTPS, or from localhost: service workers need a secure origin.',
   ];

@@ -76,7 +76,10 @@ function findSyntaxError(text: string): { at: number; message: string } {
         } else return void expect(']');
       }
     }
-    if (ch === '"') return string();
+    if (ch === '"') {
+      string();
+      return;
+    }
     const literal = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 400));
     if (!literal) fail(`expected a value; ${describe()}`);
     i += literal![0].length;

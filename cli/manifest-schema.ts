@@ -52,9 +52,7 @@ const LABEL = '(?!xn--)[a-z0-9_-]+';
  * last is not a number (that would be read as an IPv4 address), or a dotted
  * IPv4 address, and a port other than the scheme's default.
  */
-export const ORIGIN_REGEX =
-  `^(?!https://[^/]*:443$)(?!http://[^/]*:80$)https?://` +
-  `(?:(?:${LABEL}\\.)*(?![0-9]+(?::|$))(?!0x[0-9a-f]*(?::|$))${LABEL}|(?:${OCTET}\\.){3}${OCTET})(?::${PORT})?$`;
+export const ORIGIN_REGEX = `^(?!https://[^/]*:443$)(?!http://[^/]*:80$)https?://(?:(?:${LABEL}\\.)*(?![0-9]+(?::|$))(?!0x[0-9a-f]*(?::|$))${LABEL}|(?:${OCTET}\\.){3}${OCTET})(?::${PORT})?$`;
 
 const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER;
 
@@ -122,7 +120,7 @@ const cacheOptions = object(
   {
     strategy: names(CACHE_STRATEGIES, `Where the answer comes from:${meanings(CACHE_STRATEGIES, STRATEGY_MEANINGS)}`),
     networkTimeoutSeconds: seconds(`${NETWORK_TIMEOUT_STRATEGIES.join(' and ')} only: how long to wait for the network before answering from the cache (or failing).`),
-    maxEntries: count('The most responses kept in this route\'s cache; the least recently stored go first.'),
+    maxEntries: count("The most responses kept in this route's cache; the least recently stored go first."),
     maxAgeSeconds: count('Responses older than this are not served from the cache and are removed.'),
     statuses: statuses('Statuses worth storing (0 is an opaque cross-origin response). Default: every 2xx but 206.'),
     private: flag('Store responses marked Cache-Control: private too.'),
@@ -156,7 +154,7 @@ const queueOptions = object('How writes on this route are queued when the networ
     uniqueItems: true,
     items: { type: 'string', minLength: 1 },
   },
-  storeCredentials: flag('Store Authorization and Proxy-Authorization with queued writes; by default a replay borrows the app\'s latest credentials.'),
+  storeCredentials: flag("Store Authorization and Proxy-Authorization with queued writes; by default a replay borrows the app's latest credentials."),
   maxBodyBytes: { ...count('Bodies larger than this are not queued: when the network fails they get a 413 JSON error.'), default: 5 * 1024 * 1024 },
 });
 
@@ -222,7 +220,8 @@ export function manifestSchema(): JsonSchema {
       changes,
       precache: {
         type: 'array',
-        description: 'Same-origin URLs the worker stores at install, so they answer offline before any page asked for them (the app shell). Each must be served by a GET route that answers from the cache (not network-only).',
+        description:
+          'Same-origin URLs the worker stores at install, so they answer offline before any page asked for them (the app shell). Each must be served by a GET route that answers from the cache (not network-only).',
         uniqueItems: true,
         items: matching('A same-origin path, perhaps with a query: "/app.css?v=3". No fragment.', URL_PATH_REGEX),
       },

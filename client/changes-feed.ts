@@ -22,7 +22,7 @@ const FIRST_BACKOFF_MS = 1_000;
 /** Connects to the feed; returns the function that disconnects. */
 export function followChanges(changes: ChangesSpec, target: FeedTarget): () => void {
   let batch: unknown[] = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let _timer: ReturnType<typeof setTimeout> | undefined;
   let sending = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
   let backoff = FIRST_BACKOFF_MS;
@@ -36,7 +36,7 @@ export function followChanges(changes: ChangesSpec, target: FeedTarget): () => v
       notice = JSON.parse(String(data));
     } catch {}
     batch.push(notice);
-    timer ??= setTimeout(flush, 0);
+    _timer ??= setTimeout(flush, 0);
   };
   /**
    * One message at a time: a notice goes at once (the next task), and those
@@ -45,7 +45,7 @@ export function followChanges(changes: ChangesSpec, target: FeedTarget): () => v
    * waits for nothing.
    */
   const flush = () => {
-    timer = undefined;
+    _timer = undefined;
     if (sending || !batch.length) return;
     const notices = batch;
     batch = [];

@@ -74,7 +74,9 @@ const PREFIX = 'offline-outbox:';
 export async function askWorker<K extends OutboxRequestType>(op: K, args: OutboxRequestMap[K]['args'], timeoutMs = 10_000): Promise<OutboxRequestMap[K]['reply']> {
   const sw = navigator.serviceWorker as ServiceWorkerContainer | undefined;
   if (!sw) {
-    const why = window.isSecureContext ? 'this browser has no service workers, or they are disabled (private mode?)' : `${location.origin} is not a secure origin; serve the app over HTTPS (or from localhost)`;
+    const why = window.isSecureContext
+      ? 'this browser has no service workers, or they are disabled (private mode?)'
+      : `${location.origin} is not a secure origin; serve the app over HTTPS (or from localhost)`;
     throw new OutboxClientError('no-service-worker', `${PREFIX} ${op}: there is no service worker to ask: ${why}.`);
   }
   const { port1, port2 } = new MessageChannel();

@@ -229,8 +229,14 @@ export class OutboxStatusElement extends Base {
     }
     this.#rows = rows;
     const all = [...rows.values()].map((r) => r.row);
-    this.#fill(this.#conflicts, all.filter((row) => row.part.contains('conflict')));
-    this.#fill(this.#failures, all.filter((row) => !row.part.contains('conflict')));
+    this.#fill(
+      this.#conflicts,
+      all.filter((row) => row.part.contains('conflict')),
+    );
+    this.#fill(
+      this.#failures,
+      all.filter((row) => !row.part.contains('conflict')),
+    );
   }
 
   /** Puts `rows` in `list`, touching it only if they differ: moving a node takes its focus away. */
@@ -264,7 +270,14 @@ export class OutboxStatusElement extends Base {
         retry,
       );
     } else if (entry.state === 'dead') {
-      row = h('li', { part: 'dead' }, h('div', {}, `Refused: ${what}`), h('div', {}, entry.lastError ?? ''), retry, button('Discard', 'discard', () => client.discard(entry.id)));
+      row = h(
+        'li',
+        { part: 'dead' },
+        h('div', {}, `Refused: ${what}`),
+        h('div', {}, entry.lastError ?? ''),
+        retry,
+        button('Discard', 'discard', () => client.discard(entry.id)),
+      );
     } else {
       row = h('li', { part: 'auth' }, h('div', {}, `Needs you to sign in: ${what}`), retry);
     }

@@ -138,6 +138,4 @@ export interface ManifestIssue {
   message: string;
 }
 
-export type ValidationResult =
-  | { ok: true; manifest: Manifest; issues: [] }
-  | { ok: false; manifest?: undefined; issues: ManifestIssue[] };
+export type ValidationResult = { ok: true; manifest: Manifest; issues: [] } | { ok: false; manifest?: undefined; issues: ManifestIssue[] };

@@ -123,7 +123,11 @@ async function main() {
     detail(await summary(page));
 
     say('Meanwhile, on another device, someone renames the same second todo on the server');
-    const other = await fetch(new URL(`/api/todos/${secondId}`, origin), { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"title":"Renamed elsewhere"}' });
+    const other = await fetch(new URL(`/api/todos/${secondId}`, origin), {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: '{"title":"Renamed elsewhere"}',
+    });
     if (!other.ok) throw new StepFailed(`the other device's edit failed: HTTP ${other.status}`);
     detail(`server answered ${other.status}`);
 
@@ -144,12 +148,22 @@ async function main() {
     await page.screenshot({ path: shot });
     detail(`screenshot mid-sync: ${shot}`);
     // What a person reads: the rendered text, not the element's own <style>.
-    const progress = await page.$eval('outbox-status', (el) => [...(el.shadowRoot?.children ?? [])].filter((c) => c.localName !== 'style').map((c) => c.innerText ?? c.textContent).join(' '));
+    const progress = await page.$eval('outbox-status', (el) =>
+      [...(el.shadowRoot?.children ?? [])]
+        .filter((c) => c.localName !== 'style')
+        // biome-ignore lint/performance/useDomNodeTextContent: what the user sees, hidden parts left out.
+        .map((c) => c.innerText ?? c.textContent)
+        .join(' '),
+    );
     detail(`the status element says: ${progress?.replace(/\s+/g, ' ').trim()}`);
-    await until('the replay to end with one conflict', async () => {
-      const s = await status(page);
-      return s.pending + s.inFlight === 0 && s.conflicts === 1;
-    }, 30_000);
+    await until(
+      'the replay to end with one conflict',
+      async () => {
+        const s = await status(page);
+        return s.pending + s.inFlight === 0 && s.conflicts === 1;
+      },
+      30_000,
+    );
     detail(await summary(page));
 
     say('Settle the conflict in <outbox-status>: keep mine');
@@ -165,10 +179,14 @@ async function main() {
       const button = [...root.querySelectorAll('button')].find((b) => /keep mine/i.test(b.textContent ?? ''));
       button.click();
     });
-    await until('the conflict settled', async () => {
-      const s = await status(page);
-      return s.conflicts === 0 && s.pending + s.inFlight === 0;
-    }, 30_000);
+    await until(
+      'the conflict settled',
+      async () => {
+        const s = await status(page);
+        return s.conflicts === 0 && s.pending + s.inFlight === 0;
+      },
+      30_000,
+    );
     const serverTodo = await (await fetch(new URL(`/api/todos/${secondId}`, origin))).json();
     if (!String(serverTodo.title).startsWith('Renamed offline')) throw new StepFailed(`the server has "${serverTodo.title}", not the kept change`);
     detail(`the server now has: "${serverTodo.title}"`);
@@ -176,14 +194,15 @@ async function main() {
 
     say('Another tab changes a todo: this tab is told, and its cache is fresh without a reload');
     const heard = page.evaluate(
-      () => new Promise((resolveHeard) => {
-        // Items are announced apart from their lists: wait for the list's refresh.
-        const off = window.offlineOutbox.on('cache-updated', (e) => {
-          if (!e.urls.some((u) => new URL(u).pathname === '/api/todos')) return;
-          off();
-          resolveHeard(e.urls);
-        });
-      }),
+      () =>
+        new Promise((resolveHeard) => {
+          // Items are announced apart from their lists: wait for the list's refresh.
+          const off = window.offlineOutbox.on('cache-updated', (e) => {
+            if (!e.urls.some((u) => new URL(u).pathname === '/api/todos')) return;
+            off();
+            resolveHeard(e.urls);
+          });
+        }),
     );
     const tab = await context.newPage();
     await tab.goto(origin);

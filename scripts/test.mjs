@@ -36,7 +36,17 @@ mkdirSync('.cache', { recursive: true });
 // each other's timers. Each run writes its own report; the sums go to
 // .cache/vitest-report.json, as one run's would.
 const PROJECTS = e2eOnly ? ['e2e'] : ['unit', 'integration', 'e2e'];
-const COUNTS = ['numTotalTests', 'numPassedTests', 'numFailedTests', 'numPendingTests', 'numTodoTests', 'numTotalTestSuites', 'numPassedTestSuites', 'numFailedTestSuites', 'numPendingTestSuites'];
+const COUNTS = [
+  'numTotalTests',
+  'numPassedTests',
+  'numFailedTests',
+  'numPendingTests',
+  'numTodoTests',
+  'numTotalTestSuites',
+  'numPassedTestSuites',
+  'numFailedTestSuites',
+  'numPendingTestSuites',
+];
 const combined = { success: true, testResults: [], ...Object.fromEntries(COUNTS.map((name) => [name, 0])) };
 let status = 0;
 for (const project of PROJECTS) {

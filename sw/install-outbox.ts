@@ -84,7 +84,10 @@ export function installOutbox(manifest: Manifest | string | URL, options: Instal
     event.waitUntil(activating());
   });
 
-  if (options.router) return holdUntilRouted(router, source.ready, source.settled);
+  if (options.router) {
+    holdUntilRouted(router, source.ready, source.settled);
+    return;
+  }
   router.addCacheListener();
   routeFetches(router, source.ready, source.settled, source.warnIfMissing);
 }

@@ -98,7 +98,10 @@ function createRuntime(options: OutboxOptions) {
     if (!isOutboxRequest(data) || !port) return;
     // Only pages inside this registration's scope may list, settle or clear its writes, or hand it notices.
     if (!inScope(event.source as Client | null)) {
-      port.postMessage({ ok: false, error: { code: 'out-of-scope', message: `offline-outbox: only pages under ${scope.registration.scope} may ask this worker` } } satisfies OutboxReply);
+      port.postMessage({
+        ok: false,
+        error: { code: 'out-of-scope', message: `offline-outbox: only pages under ${scope.registration.scope} may ask this worker` },
+      } satisfies OutboxReply);
       return;
     }
     wake(event);
@@ -108,7 +111,10 @@ function createRuntime(options: OutboxOptions) {
         .then(() => outbox.answer(data))
         .then(
           (value): OutboxReply => ({ ok: true, value: value as never }),
-          (error: { code?: unknown; message?: unknown }): OutboxReply => ({ ok: false, error: { code: typeof error?.code === 'string' ? error.code : 'worker-error', message: String(error?.message ?? error) } }),
+          (error: { code?: unknown; message?: unknown }): OutboxReply => ({
+            ok: false,
+            error: { code: typeof error?.code === 'string' ? error.code : 'worker-error', message: String(error?.message ?? error) },
+          }),
         )
         .then((reply) => port.postMessage(reply))
         // Notices are answered at once and applied after: the worker stays up for that.

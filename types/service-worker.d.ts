@@ -74,8 +74,5 @@ interface ServiceWorkerGlobalScope extends EventTarget {
   readonly indexedDB: IDBFactory;
   skipWaiting(): Promise<void>;
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
-  addEventListener<K extends keyof ServiceWorkerGlobalScopeEventMap>(
-    type: K,
-    listener: (event: ServiceWorkerGlobalScopeEventMap[K]) => void,
-  ): void;
+  addEventListener<K extends keyof ServiceWorkerGlobalScopeEventMap>(type: K, listener: (event: ServiceWorkerGlobalScopeEventMap[K]) => void): void;
 }

@@ -113,17 +113,29 @@ export async function runChaos(options) {
     const useSetOffline = o.setOffline === true && typeof session.setOffline === 'function';
     page = await withTimeout(session.newPage(), 30_000, `${engine}: opening a page`);
     await withTimeout(page.goto(`${server.origin}/`), 30_000, `${label}: loading the page`);
-    let controlled = await withTimeout(page.evaluate((ms) => window.chaos.waitForController(ms), 20_000), 30_000, `${label}: waiting for the worker`);
+    let controlled = await withTimeout(
+      page.evaluate((ms) => window.chaos.waitForController(ms), 20_000),
+      30_000,
+      `${label}: waiting for the worker`,
+    );
     if (!controlled) {
       // Some engines control only the next navigation: reload once.
       await withTimeout(page.reload(), 30_000, `${label}: reloading to be controlled`);
-      controlled = await withTimeout(page.evaluate((ms) => window.chaos.waitForController(ms), 20_000), 30_000, `${label}: waiting for the worker`);
+      controlled = await withTimeout(
+        page.evaluate((ms) => window.chaos.waitForController(ms), 20_000),
+        30_000,
+        `${label}: waiting for the worker`,
+      );
     }
     if (!controlled) throw new HarnessError(`${label}: no service worker controls the page`);
     // One load through the worker while online, so that its routes store the page
     // (and register.js) and a reload offline can open it, as for a returning user.
     await withTimeout(page.reload(), 30_000, `${label}: reloading through the worker`);
-    controlled = await withTimeout(page.evaluate((ms) => window.chaos.waitForController(ms), 20_000), 30_000, `${label}: waiting for the worker`);
+    controlled = await withTimeout(
+      page.evaluate((ms) => window.chaos.waitForController(ms), 20_000),
+      30_000,
+      `${label}: waiting for the worker`,
+    );
     if (!controlled) throw new HarnessError(`${label}: the reloaded page is not controlled`);
     const script = await page.evaluate(() => navigator.serviceWorker.controller.scriptURL);
     if (!def.workerPath.test(new URL(script).pathname)) throw new HarnessError(`${label}: the page is controlled by ${script}, not ${subject}'s worker`);
@@ -159,7 +171,11 @@ export async function runChaos(options) {
     const progress = [];
     const readProgress = async () => {
       try {
-        const p = await withTimeout(page.evaluate(() => window.chaos.progress()), 10_000, 'progress');
+        const p = await withTimeout(
+          page.evaluate(() => window.chaos.progress()),
+          10_000,
+          'progress',
+        );
         progress.push({ at: Date.now(), ...p });
         return p;
       } catch (error) {
@@ -177,7 +193,10 @@ export async function runChaos(options) {
     const ensurePage = async (tries) => {
       for (let i = 0; i < tries; i++) {
         const seen = await withTimeout(
-          page.evaluate(() => (typeof window.chaos === 'object' ? 'ok' : `${location.href}: ${document.title} ${(document.body?.innerText ?? '').replace(/\s+/g, ' ').slice(0, 160)}`)),
+          page.evaluate(() =>
+            // biome-ignore lint/performance/useDomNodeTextContent: what the page shows, for the error message.
+            typeof window.chaos === 'object' ? 'ok' : `${location.href}: ${document.title} ${(document.body?.innerText ?? '').replace(/\s+/g, ' ').slice(0, 160)}`,
+          ),
           10_000,
           'page check',
         ).catch((error) => `error: ${errorText(error)}`);
@@ -242,9 +261,13 @@ export async function runChaos(options) {
       const p = await readProgress();
       let queue;
       try {
-        queue = await withTimeout(page.evaluate((subject) => window.chaos.queue(subject), subject), 15_000, 'queue');
+        queue = await withTimeout(
+          page.evaluate((subject) => window.chaos.queue(subject), subject),
+          15_000,
+          'queue',
+        );
         lastQueue = queue;
-      } catch (error) {
+      } catch (_error) {
         queue = null;
         if (p.error && !(await ensurePage(30))) throw pageGone();
       }
@@ -265,13 +288,33 @@ export async function runChaos(options) {
     }
     // Anything still on its way lands (or not) within a second.
     await sleep(1000);
-    const final = await withTimeout(page.evaluate((subject) => window.chaos.queue(subject), subject), 15_000, 'final queue').catch((error) => ({ error: errorText(error) }));
-    const pageData = await withTimeout(page.evaluate(() => window.chaos.records()), 60_000, 'reading the page records');
+    const final = await withTimeout(
+      page.evaluate((subject) => window.chaos.queue(subject), subject),
+      15_000,
+      'final queue',
+    ).catch((error) => ({ error: errorText(error) }));
+    const pageData = await withTimeout(
+      page.evaluate(() => window.chaos.records()),
+      60_000,
+      'reading the page records',
+    );
     // What is left in offline-outbox's queue, entry by entry (for the report: why it is stuck).
     const leftovers =
       subject === 'offline-outbox'
         ? await withTimeout(
-            page.evaluate(async () => (await window.offlineOutbox.entries()).map(({ id, key, url, state, attempts, nextAttemptAt, lastError, lastStatus, createdAt }) => ({ id, key, url, state, attempts, nextAttemptAt, lastError, lastStatus, createdAt }))),
+            page.evaluate(async () =>
+              (await window.offlineOutbox.entries()).map(({ id, key, url, state, attempts, nextAttemptAt, lastError, lastStatus, createdAt }) => ({
+                id,
+                key,
+                url,
+                state,
+                attempts,
+                nextAttemptAt,
+                lastError,
+                lastStatus,
+                createdAt,
+              })),
+            ),
             15_000,
             'reading the outbox entries',
           ).catch((error) => [{ error: errorText(error) }])
@@ -522,7 +565,10 @@ export function formatTable(results) {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => (row.length === 5 && i === 4 ? 0 : (row[i] ?? '').length))));
   const line = (cells) =>
     cells.length === 5 && cells[4].startsWith('ERROR')
-      ? `| ${cells.slice(0, 4).map((c, i) => c.padEnd(widths[i])).join(' | ')} | ${cells[4]}`
+      ? `| ${cells
+          .slice(0, 4)
+          .map((c, i) => c.padEnd(widths[i]))
+          .join(' | ')} | ${cells[4]}`
       : `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
@@ -548,9 +594,14 @@ export function describeAnomalies(r) {
   const rel = (at) => `+${((at - r.startedAt) / 1000).toFixed(2)}s`;
   const attempt = (a) => `${a.o}${a.s ? ` ${a.s}` : ''}${a.e ? ` (${a.e})` : ''} ${rel(a.t)}`;
   return [
-    ...r.duplicateList.map((d) => `duplicate ${d.item}:${d.seq}: applied ${d.applied.length}× (keys ${d.applied.map((a) => `${a.key ?? 'none'} ${rel(a.at)}`).join(', ')}); the page's attempts: ${d.attempts.map(attempt).join('; ')}`),
+    ...r.duplicateList.map(
+      (d) =>
+        `duplicate ${d.item}:${d.seq}: applied ${d.applied.length}× (keys ${d.applied.map((a) => `${a.key ?? 'none'} ${rel(a.at)}`).join(', ')}); the page's attempts: ${d.attempts.map(attempt).join('; ')}`,
+    ),
     ...r.orderList.map((v) => `order: item ${v.item} seq ${v.seq} applied ${rel(v.at)} after seq ${v.afterSeq} (key ${v.key ?? 'none'})`),
     ...r.lostList.map((l) => `lost ${l.item}:${l.seq}: the page's attempts: ${l.attempts.map(attempt).join('; ')}`),
-    ...(r.spin > 1 && r.spinDetail ? [`spin ${r.spin}: write ${r.spinWrite} within 1 s: ${r.spinDetail.map((e) => `${rel(e.at)} ${e.outcome} (key ${e.key ?? 'none'})`).join(', ')}`] : []),
+    ...(r.spin > 1 && r.spinDetail
+      ? [`spin ${r.spin}: write ${r.spinWrite} within 1 s: ${r.spinDetail.map((e) => `${rel(e.at)} ${e.outcome} (key ${e.key ?? 'none'})`).join(', ')}`]
+      : []),
   ];
 }

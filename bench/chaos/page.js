@@ -242,7 +242,12 @@
         const m = key && /^chaos:w:(\d+):(\d+)$/.exec(key);
         if (m) out.push({ item: Number(m[1]), seq: Number(m[2]), attempts: readJson(key, { a: [] }).a });
       }
-      return { records: out, loads: readJson(`${P}loads`, []), done: Number(localStorage.getItem(`${P}done`)) || null, maxInFlight: Number(localStorage.getItem(`${P}maxInFlight`) ?? 0) };
+      return {
+        records: out,
+        loads: readJson(`${P}loads`, []),
+        done: Number(localStorage.getItem(`${P}done`)) || null,
+        maxInFlight: Number(localStorage.getItem(`${P}maxInFlight`) ?? 0),
+      };
     },
     /**
      * What is left in the subject's queue: offline-outbox's status() (its

@@ -62,5 +62,8 @@ export function makeSchedule({ seed, durationMs, kills, reloads, flapMinMs = 150
   const reloadAt = rng(seed, 'reloads');
   for (let i = 0; i < reloads; i++) events.push({ at: Math.round(durationMs * (0.1 + 0.7 * reloadAt())), type: 'reload' });
   // Stable: equal times keep the order above (a flap before a kill before a reload).
-  return events.map((e, i) => ({ e, i })).sort((a, b) => a.e.at - b.e.at || a.i - b.i).map(({ e }) => e);
+  return events
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.at - b.e.at || a.i - b.i)
+    .map(({ e }) => e);
 }

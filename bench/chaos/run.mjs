@@ -21,7 +21,13 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULTS, describeAnomalies, formatTable, missedTargets, runChaos } from './harness.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const list = (value, fallback) => (value ? value.split(',').map((s) => s.trim()).filter(Boolean) : fallback);
+const list = (value, fallback) =>
+  value
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : fallback;
 const seed = process.env.CHAOS_SEED || `chaos-${Date.now().toString(36)}`;
 const writes = Number(process.env.CHAOS_WRITES || DEFAULTS.writes);
 const engineNames = list(process.env.CHAOS_ENGINES, ['chromium', 'firefox', 'webkit']);
@@ -83,8 +89,8 @@ for (const engine of engines) {
       if (logDir && requestsLog) {
         await mkdir(logDir, { recursive: true });
         const base = join(logDir, `${seed}-${engine.name}-${subject}-${mode}`);
-        await writeFile(`${base}.requests.ndjson`, requestsLog.map((e) => JSON.stringify(e)).join('\n') + '\n');
-        await writeFile(`${base}.page.ndjson`, pageRecords.map((e) => JSON.stringify(e)).join('\n') + '\n');
+        await writeFile(`${base}.requests.ndjson`, `${requestsLog.map((e) => JSON.stringify(e)).join('\n')}\n`);
+        await writeFile(`${base}.page.ndjson`, `${pageRecords.map((e) => JSON.stringify(e)).join('\n')}\n`);
       }
       results.push(kept);
       console.log(`[${engine.name} ${subject} ${mode}] ${describe(kept)} (${((Date.now() - t) / 1000).toFixed(0)} s)`);
@@ -98,8 +104,12 @@ function describe(r) {
   return `acked ${r.acknowledged}, applied ${r.applied}, lost ${r.lost}, dup ${r.duplicates}, order ${r.orderViolations}, stuck ${r.stuck ?? '—'}, dead ${r.dead ?? '—'}, spin ${r.spin}, app failures ${r.appFailures}${missed.length ? `; MISSED: ${missed.join(', ')}` : ''}`;
 }
 
-console.log(`\nChaos, seed ${seed}: ${writes} writes (${writes / DEFAULTS.ops} items × ${DEFAULTS.ops} ordered ops, ≤ ${DEFAULTS.inflight} in flight), 20 % of write requests answered 503, 5–30 ms latency,`);
-console.log(`offline flaps every 1.5–4 s, ${DEFAULTS.kills} worker kills (chromium only), ${DEFAULTS.reloads} page reloads; then online until drained or ${DEFAULTS.drainCapMs / 60_000} min.\n`);
+console.log(
+  `\nChaos, seed ${seed}: ${writes} writes (${writes / DEFAULTS.ops} items × ${DEFAULTS.ops} ordered ops, ≤ ${DEFAULTS.inflight} in flight), 20 % of write requests answered 503, 5–30 ms latency,`,
+);
+console.log(
+  `offline flaps every 1.5–4 s, ${DEFAULTS.kills} worker kills (chromium only), ${DEFAULTS.reloads} page reloads; then online until drained or ${DEFAULTS.drainCapMs / 60_000} min.\n`,
+);
 console.log(formatTable(results));
 for (const r of results.filter((r) => r.subject === 'offline-outbox' && !r.error)) {
   const lines = describeAnomalies(r);
@@ -120,8 +130,10 @@ const summary = {
   results,
 };
 await mkdir(join(out, '..'), { recursive: true });
-await writeFile(out, JSON.stringify(summary, null, 1) + '\n');
-console.log(`\n${missed.length ? `offline-outbox MISSED its targets:\n  ${missed.join('\n  ')}` : 'offline-outbox met its targets (lost 0, order 0, duplicates 0 with the idempotent server, nothing stuck).'}`);
+await writeFile(out, `${JSON.stringify(summary, null, 1)}\n`);
+console.log(
+  `\n${missed.length ? `offline-outbox MISSED its targets:\n  ${missed.join('\n  ')}` : 'offline-outbox met its targets (lost 0, order 0, duplicates 0 with the idempotent server, nothing stuck).'}`,
+);
 console.log(`results: ${out}${existsSync(out) ? '' : ' (not written?)'}; total ${((Date.now() - started) / 1000).toFixed(0)} s`);
 // Targets missed are a finding, not a harness failure; a run that could not be made is.
 process.exit(results.some((r) => r.error) ? 1 : 0);

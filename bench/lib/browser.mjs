@@ -29,11 +29,7 @@ export async function launchBrowser() {
   const profileDir = await mkdtemp(join(tmpdir(), 'outbox-bench-chromium-'));
   let context;
   try {
-    context = await withTimeout(
-      chromium.launchPersistentContext(profileDir, { executablePath: EXECUTABLE, headless: true, args: ARGS }),
-      60_000,
-      'launching Chromium',
-    );
+    context = await withTimeout(chromium.launchPersistentContext(profileDir, { executablePath: EXECUTABLE, headless: true, args: ARGS }), 60_000, 'launching Chromium');
   } catch (error) {
     await rm(profileDir, { recursive: true, force: true });
     throw error;

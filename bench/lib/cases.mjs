@@ -97,7 +97,11 @@ async function openTrial(subject, { controlled = true, pageHeaders = {}, manifes
 
     await withTimeout(page.goto(`${server.origin}/`), 30_000, `${subject.name}: loading the bench page`);
     if (controlled) {
-      const script = await withTimeout(page.evaluate((ms) => window.bench.waitForController(ms), 30_000), 35_000, `${subject.name}: waiting for the worker to control the page`);
+      const script = await withTimeout(
+        page.evaluate((ms) => window.bench.waitForController(ms), 30_000),
+        35_000,
+        `${subject.name}: waiting for the worker to control the page`,
+      );
       const path = new URL(script).pathname;
       if (!subject.workerPath.test(path)) throw new HarnessError(`${subject.name}: the page is controlled by ${script}, not the subject's worker`);
     }
@@ -214,7 +218,11 @@ export async function runReplay(subject, capMs) {
     const remaining = await withTimeout(subject.remaining(trial.page), 30_000, `${subject.name}: counting writes still queued`).catch((error) => `unknown (${error.message})`);
     const syncEvents = relativeTo(trial.syncEvents, onlineEpoch);
     const dispatched = syncEvents.filter((e) => e.event === 'Dispatched sync event');
-    const syncNowOutcome = await withTimeout(trial.page.evaluate(() => window.bench.syncNowOutcome ?? null), 10_000, 'reading the outcome of syncNow()').catch(() => null);
+    const syncNowOutcome = await withTimeout(
+      trial.page.evaluate(() => window.bench.syncNowOutcome ?? null),
+      10_000,
+      'reading the outcome of syncNow()',
+    ).catch(() => null);
 
     checks.push(
       // Per resource, in arrival order, seq strictly increasing (a repeat counts too).
@@ -280,7 +288,11 @@ function newPhase() {
 async function timedGets(page, server, label, urls, count, phase) {
   const expected = Object.fromEntries(urls.map((url) => [url, itemBody(url.slice(url.lastIndexOf('/') + 1))]));
   const before = { cached: server.getCount(GET_WORKLOAD.cachedPrefix), unmatched: server.getCount(GET_WORKLOAD.unmatchedPrefix) };
-  const got = await withTimeout(page.evaluate((args) => window.bench.measureGets(args), { urls, expected, count }), GET_TIMEOUT_MS, `${label}: ${count} GETs of ${urls[0]} …`);
+  const got = await withTimeout(
+    page.evaluate((args) => window.bench.measureGets(args), { urls, expected, count }),
+    GET_TIMEOUT_MS,
+    `${label}: ${count} GETs of ${urls[0]} …`,
+  );
   phase.times.push(...got.times);
   for (const [status, n] of Object.entries(got.statuses)) phase.statuses[status] = (phase.statuses[status] ?? 0) + n;
   for (const [error, n] of Object.entries(got.errors)) phase.errors[error] = (phase.errors[error] ?? 0) + n;
@@ -342,7 +354,11 @@ async function getSteps(trial, name, { worker }) {
 
     const warm = await timedGets(trial.page, trial.server, name, itemUrls, warmUrls, newPhase());
     const cachedAfterWarm = worker
-      ? await withTimeout(trial.page.evaluate((args) => window.bench.waitForCached(...args), [cachedPrefix, warmUrls, 10_000]), 20_000, `${name}: waiting for the cache`)
+      ? await withTimeout(
+          trial.page.evaluate((args) => window.bench.waitForCached(...args), [cachedPrefix, warmUrls, 10_000]),
+          20_000,
+          `${name}: waiting for the cache`,
+        )
       : null;
 
     const phases = { cached: newPhase(), unmatched: newPhase(), bareCached: newPhase(), bareUnmatched: newPhase() };
@@ -356,23 +372,45 @@ async function getSteps(trial, name, { worker }) {
       // Each round in the other order than the last, so no phase always follows the same one.
       for (const step of round % 2 ? [...steps].reverse() : steps) await step();
     }
-    const unmatchedStored = await withTimeout(trial.page.evaluate((args) => window.bench.waitForCached(...args), [unmatchedPrefix, 1, 0]), 20_000, `${name}: reading Cache Storage`);
+    const unmatchedStored = await withTimeout(
+      trial.page.evaluate((args) => window.bench.waitForCached(...args), [unmatchedPrefix, 1, 0]),
+      20_000,
+      `${name}: reading Cache Storage`,
+    );
     await besidePage.close();
 
     const out = Object.fromEntries(Object.entries(phases).map(([key, phase]) => [key, summarizePhase(phase)]));
     const { cached, unmatched, bareCached, bareUnmatched } = out;
     const warmed = summarizePhase(warm);
     const checks = [
-      check('pages cross-origin isolated (5 µs timer)', Object.values(out).every((p) => p.crossOriginIsolated), Object.values(out).every((p) => p.crossOriginIsolated) ? 'both' : 'no'),
+      check(
+        'pages cross-origin isolated (5 µs timer)',
+        Object.values(out).every((p) => p.crossOriginIsolated),
+        Object.values(out).every((p) => p.crossOriginIsolated) ? 'both' : 'no',
+      ),
       answeredCheck('warm-up GETs', warmed),
       check('warm-up GETs reached the server', warm.atServer.cached === warmUrls, `${warm.atServer.cached}/${warmUrls}`),
       answeredCheck(worker ? 'cached GETs' : 'item GETs', cached),
       worker
-        ? check('cached GETs the server saw (0: all from the cache)', cached.atServer.cached === 0 && cachedAfterWarm === warmUrls, `${cached.atServer.cached} of ${measuredGets}; ${cachedAfterWarm}/${warmUrls} URLs in Cache Storage`)
+        ? check(
+            'cached GETs the server saw (0: all from the cache)',
+            cached.atServer.cached === 0 && cachedAfterWarm === warmUrls,
+            `${cached.atServer.cached} of ${measuredGets}; ${cachedAfterWarm}/${warmUrls} URLs in Cache Storage`,
+          )
         : check('item GETs reached the server (no worker, no HTTP cache)', cached.atServer.cached === measuredGets, `${cached.atServer.cached}/${measuredGets}`),
       answeredCheck('unmatched GETs', unmatched),
-      check('unmatched GETs reached the server, none stored', unmatched.atServer.unmatched === measuredGets && unmatchedStored === 0, `${unmatched.atServer.unmatched}/${measuredGets}, ${unmatchedStored} stored`),
-      answeredCheck('page with no worker beside: GETs', { ...bareCached, ok: bareCached.ok + bareUnmatched.ok, count: bareCached.count + bareUnmatched.count, wrongBodies: bareCached.wrongBodies + bareUnmatched.wrongBodies, errors: { ...bareCached.errors, ...bareUnmatched.errors } }),
+      check(
+        'unmatched GETs reached the server, none stored',
+        unmatched.atServer.unmatched === measuredGets && unmatchedStored === 0,
+        `${unmatched.atServer.unmatched}/${measuredGets}, ${unmatchedStored} stored`,
+      ),
+      answeredCheck('page with no worker beside: GETs', {
+        ...bareCached,
+        ok: bareCached.ok + bareUnmatched.ok,
+        count: bareCached.count + bareUnmatched.count,
+        wrongBodies: bareCached.wrongBodies + bareUnmatched.wrongBodies,
+        errors: { ...bareCached.errors, ...bareUnmatched.errors },
+      }),
       check(
         'page with no worker beside: every GET reached its server',
         bareCached.atServer.cached === measuredGets && bareUnmatched.atServer.unmatched === measuredGets,
@@ -444,7 +482,11 @@ async function pageClock(page) {
   let best = null;
   for (let i = 0; i < 10; i++) {
     const sent = epochNow();
-    const at = await withTimeout(page.evaluate(() => window.bench.epochNow()), 10_000, 'reading the page clock');
+    const at = await withTimeout(
+      page.evaluate(() => window.bench.epochNow()),
+      10_000,
+      'reading the page clock',
+    );
     const back = epochNow();
     if (!best || (back - sent) / 2 < best.uncertaintyMs) best = { offsetMs: at - (sent + back) / 2, uncertaintyMs: (back - sent) / 2 };
   }
@@ -480,21 +522,35 @@ async function noticeSteps(trial, subject, { worker }) {
   const currentBodies = () => Object.fromEntries(paths.map((path) => [path, feed.body(path)]));
   const itemPath = `/api/${changed.resource}/${changed.id}`;
   const affected = new Set(feed.affected(changed.resource, changed.id));
-  const digests = () => withTimeout(page.evaluate((prefix) => window.bench.cachedDigests(prefix), CATALOG_PREFIX), 60_000, `${subject.name}: reading Cache Storage`);
+  const digests = () =>
+    withTimeout(
+      page.evaluate((prefix) => window.bench.cachedDigests(prefix), CATALOG_PREFIX),
+      60_000,
+      `${subject.name}: reading Cache Storage`,
+    );
 
   // 1. Warm-up.
   const warmFrom = feed.gets.length;
   const warmBodies = currentBodies();
-  const warm = await withTimeout(page.evaluate((args) => window.bench.fetchAll(args), { urls: paths, expected: warmBodies, inflight }), 120_000, `${subject.name}: warm-up, ${paths.length} GETs`);
+  const warm = await withTimeout(
+    page.evaluate((args) => window.bench.fetchAll(args), { urls: paths, expected: warmBodies, inflight }),
+    120_000,
+    `${subject.name}: warm-up, ${paths.length} GETs`,
+  );
   const warmAtServer = feed.gets.length - warmFrom;
   const cachedBefore = worker
-    ? await withTimeout(page.evaluate((args) => window.bench.waitForCached(...args), [CATALOG_PREFIX, paths.length, 20_000]), 30_000, `${subject.name}: waiting for the cache`)
+    ? await withTimeout(
+        page.evaluate((args) => window.bench.waitForCached(...args), [CATALOG_PREFIX, paths.length, 20_000]),
+        30_000,
+        `${subject.name}: waiting for the cache`,
+      )
     : null;
   const before = worker ? await digests() : null;
   const storedAsServed = before ? paths.filter((path) => before[path] === sha256(warmBodies[path])).length : null;
 
   // offline-outbox's page connects to the feed through register.js; the others open their own when armed.
-  if (subject.noticeMode === 'cache-updated' && !(await waitUntil(() => feed.streams() >= 1, 20_000))) throw new HarnessError(`${subject.name}: register.js did not connect to ${CHANGES_STREAM} within 20 s`);
+  if (subject.noticeMode === 'cache-updated' && !(await waitUntil(() => feed.streams() >= 1, 20_000)))
+    throw new HarnessError(`${subject.name}: register.js did not connect to ${CHANGES_STREAM} within 20 s`);
 
   // 2. One round trip.
   const roundTripUrls = Array.from({ length: roundTripGets }, (_, i) => `${GET_WORKLOAD.unmatchedPrefix}${i}`);
@@ -514,7 +570,11 @@ async function noticeSteps(trial, subject, { worker }) {
   const catchUpsFrom = feed.catchUps.length;
   const notice = { resource: changed.resource, id: changed.id, type: 'updated', version, cursor: `c${version}` };
   const { publishedAt } = feed.publish(notice);
-  const outcome = await withTimeout(page.evaluate(() => window.bench.noticeOutcome()), freshTimeoutMs + 10_000, `${subject.name}: waiting for a fresh read after the notice`);
+  const outcome = await withTimeout(
+    page.evaluate(() => window.bench.noticeOutcome()),
+    freshTimeoutMs + 10_000,
+    `${subject.name}: waiting for a fresh read after the notice`,
+  );
 
   // 4. What the notice caused.
   await sleep(settleMs);
@@ -525,10 +585,18 @@ async function noticeSteps(trial, subject, { worker }) {
   // 5. The next pass over the 1,000.
   const passFrom = feed.gets.length;
   const passBodies = currentBodies();
-  const pass = await withTimeout(page.evaluate((args) => window.bench.fetchAll(args), { urls: paths, expected: passBodies, inflight }), 120_000, `${subject.name}: next pass, ${paths.length} GETs`);
+  const pass = await withTimeout(
+    page.evaluate((args) => window.bench.fetchAll(args), { urls: paths, expected: passBodies, inflight }),
+    120_000,
+    `${subject.name}: next pass, ${paths.length} GETs`,
+  );
   const passGets = feed.gets.slice(passFrom);
   const cachedAfterPass = worker
-    ? await withTimeout(page.evaluate((args) => window.bench.waitForCached(...args), [CATALOG_PREFIX, paths.length, 10_000]), 20_000, `${subject.name}: waiting for the cache`)
+    ? await withTimeout(
+        page.evaluate((args) => window.bench.waitForCached(...args), [CATALOG_PREFIX, paths.length, 10_000]),
+        20_000,
+        `${subject.name}: waiting for the cache`,
+      )
     : null;
 
   // Times: the server's clock (performance.now() here); the page's stamps are mapped onto it.
@@ -545,10 +613,7 @@ async function noticeSteps(trial, subject, { worker }) {
       got.statuses[200] === got.count && got.wrongBodies === 0,
       `${got.statuses[200] ?? 0}/${got.count}${got.wrongBodies ? `, ${got.wrongBodies} wrong bodies (${got.wrongExamples.join(', ')})` : ''}${Object.keys(got.errors).length ? `, rejected: ${JSON.stringify(got.errors)}` : ''}`,
     );
-  const checks = [
-    fetchedCheck('warm-up GETs', warm),
-    check('warm-up GETs reached the server', warmAtServer === paths.length, `${warmAtServer}/${paths.length}`),
-  ];
+  const checks = [fetchedCheck('warm-up GETs', warm), check('warm-up GETs reached the server', warmAtServer === paths.length, `${warmAtServer}/${paths.length}`)];
   if (worker)
     checks.push(
       check(
@@ -563,7 +628,11 @@ async function noticeSteps(trial, subject, { worker }) {
       roundTrip.ok === roundTripGets && roundTrip.wrongBodies === 0 && roundTrip.atServer.unmatched === roundTripGets,
       `${roundTrip.ok}/${roundTripGets}, ${roundTrip.atServer.unmatched} at the server`,
     ),
-    check('the notice reached the page (one feed connection)', streamsAtPublish === 1 && outcome.messages.length === 1, `${outcome.messages.length} message(s), ${streamsAtPublish} connection(s)`),
+    check(
+      'the notice reached the page (one feed connection)',
+      streamsAtPublish === 1 && outcome.messages.length === 1,
+      `${outcome.messages.length} message(s), ${streamsAtPublish} connection(s)`,
+    ),
     check('a read of the item returned the new body', outcome.freshAt !== null && outcome.error === null, outcome.error ?? `after ${outcome.reads.length} read(s)`),
   );
   if (subject.noticeMode === 'cache-updated') {
@@ -574,7 +643,11 @@ async function noticeSteps(trial, subject, { worker }) {
     checks.push(
       check('cache-updated named the item', outcome.heardAt !== null, outcome.heardAt === null ? 'never' : `${outcome.updates.length} message(s)`),
       check('after the notice: entries still cached', afterCount === paths.length, `${afterCount}/${paths.length}`),
-      check("after the notice: the item's cached body is the new one", after[itemPath] === sha256(expected), after[itemPath] === sha256(expected) ? 'new' : after[itemPath] === before[itemPath] ? 'old' : 'neither'),
+      check(
+        "after the notice: the item's cached body is the new one",
+        after[itemPath] === sha256(expected),
+        after[itemPath] === sha256(expected) ? 'new' : after[itemPath] === before[itemPath] ? 'old' : 'neither',
+      ),
       check('after the notice: entries it names match the server', namedMatch === affected.size, `${namedMatch}/${affected.size}`),
       check('after the notice: unrelated entries byte-identical', identical === others.length, `${identical}/${others.length}`),
       check(
@@ -586,7 +659,11 @@ async function noticeSteps(trial, subject, { worker }) {
   } else if (subject.noticeMode === 'purge') {
     const afterCount = Object.keys(after).length;
     checks.push(
-      check('the purge emptied the cache (then the item was read back)', (outcome.purged?.length ?? 0) > 0 && afterCount <= 1, `deleted ${JSON.stringify(outcome.purged)}; ${afterCount} entr${afterCount === 1 ? 'y' : 'ies'} after`),
+      check(
+        'the purge emptied the cache (then the item was read back)',
+        (outcome.purged?.length ?? 0) > 0 && afterCount <= 1,
+        `deleted ${JSON.stringify(outcome.purged)}; ${afterCount} entr${afterCount === 1 ? 'y' : 'ies'} after`,
+      ),
       check('next pass: every entry cached again', cachedAfterPass === paths.length, `${cachedAfterPass}/${paths.length}`),
     );
   }

@@ -154,7 +154,15 @@ export async function startBenchServer({ page, files, writeDelayMs, pageHeaders 
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       /** @type {Delivery} */
-      const delivery = { index: deliveries.length, resource: decodeURIComponent(write[1]), seq: null, key: header(req.headers['idempotency-key']), bodyError: null, arrivedAt, answeredAt: Number.NaN };
+      const delivery = {
+        index: deliveries.length,
+        resource: decodeURIComponent(write[1]),
+        seq: null,
+        key: header(req.headers['idempotency-key']),
+        bodyError: null,
+        arrivedAt,
+        answeredAt: Number.NaN,
+      };
       deliveries.push(delivery);
       const chunks = [];
       req.on('data', (chunk) => chunks.push(chunk));

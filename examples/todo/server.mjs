@@ -45,7 +45,8 @@ const FILES = {
 let saved;
 try {
   saved = await readDataFile(dataPath);
-  if (saved !== undefined && saved?.format !== DATA_FORMAT) throw new Error(`${dataPath} is not a data file of this example (format ${DATA_FORMAT}); delete it or point TODO_DATA elsewhere`);
+  if (saved !== undefined && saved?.format !== DATA_FORMAT)
+    throw new Error(`${dataPath} is not a data file of this example (format ${DATA_FORMAT}); delete it or point TODO_DATA elsewhere`);
 } catch (error) {
   console.error(`todo example: ${error.message}`);
   process.exit(1);
@@ -113,7 +114,7 @@ async function serveTodos(req, res, url, id) {
   }
 }
 
-async function serveFile(req, res, pathname) {
+async function serveFile(_req, res, pathname) {
   const [file, type] = FILES[pathname];
   let body;
   try {

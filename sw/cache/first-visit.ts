@@ -34,7 +34,8 @@ async function cacheThrough(fill: Fill, urls: readonly string[], event: Extendab
 /** At install: caches `urls`; those that failed are logged and remembered under `id` (the worker's manifest). */
 export async function cacheFirstVisit(fill: Fill, urls: readonly string[], event: ExtendableEvent, id: string): Promise<void> {
   const failed = await cacheThrough(fill, urls, event);
-  if (failed.length) console.warn(`offline-outbox: could not cache ${failed.join(', ')} at install; they will be fetched again on the next visit, and those pages will not open offline until then`);
+  if (failed.length)
+    console.warn(`offline-outbox: could not cache ${failed.join(', ')} at install; they will be fetched again on the next visit, and those pages will not open offline until then`);
   await set(missingKey(id), failed, metaStore).catch(() => {});
 }
 

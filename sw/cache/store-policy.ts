@@ -7,7 +7,10 @@
 import type { CacheOptions } from '../manifest/types.js';
 
 const directives = (response: Response): string[] =>
-  (response.headers.get('cache-control') ?? '').toLowerCase().split(',').map((d) => d.trim().split('=')[0]!);
+  (response.headers.get('cache-control') ?? '')
+    .toLowerCase()
+    .split(',')
+    .map((d) => d.trim().split('=')[0]!);
 
 export function mayStore(options: Pick<CacheOptions, 'statuses' | 'private'>, response: Response): boolean {
   const { status } = response;

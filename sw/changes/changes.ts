@@ -86,7 +86,11 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
           const cache = n.type === 'deleted' && context.cacheOf(url);
           if (cache && isCurrent(epoch)) await (await caches.open(cache.name)).delete(url);
         }
-        await revalidate(resource, notices.filter((n) => n.type !== 'deleted').map((n) => n.id), context.cacheOf);
+        await revalidate(
+          resource,
+          notices.filter((n) => n.type !== 'deleted').map((n) => n.id),
+          context.cacheOf,
+        );
       }),
     );
     stored.cursor = at ?? stored.cursor;

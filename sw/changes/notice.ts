@@ -33,8 +33,7 @@ const encodable = (v: string): boolean => !/\p{Cs}/u.test(v);
  * resource, and a `/` or `\` (which URLs read as `/`) would reach outside
  * the item pattern.
  */
-const segment = (v: unknown): boolean =>
-  Number.isSafeInteger(v) || (text(v) && v !== '.' && v !== '..' && !/[/\\]/.test(v) && !CONTROL.test(v) && encodable(v));
+const segment = (v: unknown): boolean => Number.isSafeInteger(v) || (text(v) && v !== '.' && v !== '..' && !/[/\\]/.test(v) && !CONTROL.test(v) && encodable(v));
 
 /**
  * A version the worker may remember as the item's last seen: a string, or a

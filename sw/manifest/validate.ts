@@ -46,14 +46,13 @@ const int =
     expected(is, p, max === Number.MAX_SAFE_INTEGER ? `an integer ≥ ${min}` : `an integer ${min}-${max}`, v, typeof v === 'number' ? 'bad-value' : 'wrong-type');
 
 const seconds: Check = (v, p, is) =>
-  (typeof v === 'number' && v > 0 && Number.isFinite(v)) ||
-  expected(is, p, 'a number of seconds > 0', v, typeof v === 'number' ? 'bad-value' : 'wrong-type');
+  (typeof v === 'number' && v > 0 && Number.isFinite(v)) || expected(is, p, 'a number of seconds > 0', v, typeof v === 'number' ? 'bad-value' : 'wrong-type');
 
 const oneOf =
   (values: readonly (string | number)[], also?: [string, Check]): Check =>
   (v, p, is) => {
     if (among(values, v)) return true;
-    if (also && also[1](v, p, [])) return true;
+    if (also?.[1](v, p, [])) return true;
     const list = values.join(', ');
     return expected(is, p, `one of ${also ? `${list} or ${also[0]}` : list}`, v, 'bad-value');
   };
@@ -207,8 +206,7 @@ const resource = object({
   item: [
     (v, p, is) =>
       pattern(v, p, is) &&
-      (/^[^:*]*:[\w$]+(\/[^:*?]*)?$/.test(v as string) ||
-        issue(is, p, 'bad-value', `the item pattern names its id with one parameter, as in "/api/todos/:id"; got ${show(v)}`)),
+      (/^[^:*]*:[\w$]+(\/[^:*?]*)?$/.test(v as string) || issue(is, p, 'bad-value', `the item pattern names its id with one parameter, as in "/api/todos/:id"; got ${show(v)}`)),
     'add the item path, e.g. "item": "/api/todos/:id"',
   ],
   idField: [str],
@@ -221,7 +219,10 @@ const resource = object({
 const changes = object({
   stream: [path],
   websocket: [path],
-  since: [(v, p, is) => path(v, p, is) && ((v as string).includes('{cursor}') || issue(is, p, 'bad-value', `expected a path holding "{cursor}", e.g. "/api/changes?since={cursor}"; got ${show(v)}`))],
+  since: [
+    (v, p, is) =>
+      path(v, p, is) && ((v as string).includes('{cursor}') || issue(is, p, 'bad-value', `expected a path holding "{cursor}", e.g. "/api/changes?since={cursor}"; got ${show(v)}`)),
+  ],
 });
 
 const manifest = object({
@@ -253,14 +254,24 @@ function checkRoutes(m: Record<string, unknown>, is: Issues): void {
     if (!writes && r.queue !== undefined) issue(is, `${p}.queue`, 'bad-value', 'only POST, PUT, PATCH and DELETE are queued; add one to methods or remove "queue"');
     const cache = r.cache;
     if (isObject(cache) && cache.networkTimeoutSeconds !== undefined && !among(NETWORK_TIMEOUT_STRATEGIES, cache.strategy))
-      issue(is, `${p}.cache.networkTimeoutSeconds`, 'bad-value', `only ${NETWORK_TIMEOUT_STRATEGIES.join(' and ')} wait for the network; remove it or change the strategy (got ${show(cache.strategy)})`);
+      issue(
+        is,
+        `${p}.cache.networkTimeoutSeconds`,
+        'bad-value',
+        `only ${NETWORK_TIMEOUT_STRATEGIES.join(' and ')} wait for the network; remove it or change the strategy (got ${show(cache.strategy)})`,
+      );
     const queue = r.queue;
     const spec = typeof r.resource === 'string' && isObject(m.resources) ? m.resources[r.resource] : undefined;
     if (isObject(queue) && queue.conflict === 'newest-wins' && !(isObject(spec) && spec.updatedAtField))
       issue(is, `${p}.queue.conflict`, 'bad-value', `"newest-wins" needs the resource's updatedAtField; add "resource" to this route and "updatedAtField" to the resource`);
     if (typeof r.resource === 'string' && !resources.includes(r.resource)) {
       const guess = nearest(r.resource, resources);
-      issue(is, `${p}.resource`, 'unknown-reference', `${show(r.resource)} is not in resources${guess ? `; did you mean "${guess}"?` : resources.length ? ` (${resources.join(', ')})` : ' (the manifest declares none)'}`);
+      issue(
+        is,
+        `${p}.resource`,
+        'unknown-reference',
+        `${show(r.resource)} is not in resources${guess ? `; did you mean "${guess}"?` : resources.length ? ` (${resources.join(', ')})` : ' (the manifest declares none)'}`,
+      );
     }
     // A route without a string match is reported where its field is checked.
     if (typeof r.match !== 'string') return;
@@ -296,11 +307,22 @@ function checkPrecache(m: Record<string, unknown>, is: Issues): void {
     const target = new URL(url as string, SELF);
     const example = `{ "match": ${JSON.stringify(target.pathname)}, "cache": { "strategy": "cache-first" } }`;
     const found = findRoute(table, 'GET', target);
-    if (!found) return void issue(is, `precache[${i}]`, 'bad-value', `no GET route that caches matches ${show(url)}, so it would never be served from the cache; add a route such as ${example}`);
+    if (!found)
+      return void issue(
+        is,
+        `precache[${i}]`,
+        'bad-value',
+        `no GET route that caches matches ${show(url)}, so it would never be served from the cache; add a route such as ${example}`,
+      );
     // Not validated yet: a route's cache may be anything; a bad one is reported where it is.
     const cache: unknown = found.route.spec.cache;
     if (isObject(cache) && among(UNCACHED_STRATEGIES, cache.strategy))
-      issue(is, `precache[${i}]`, 'bad-value', `no GET route that caches matches ${show(url)}: routes[${found.route.index}] serves it ${show(cache.strategy)}, never from the cache; change its strategy, or add a route before it such as ${example}`);
+      issue(
+        is,
+        `precache[${i}]`,
+        'bad-value',
+        `no GET route that caches matches ${show(url)}: routes[${found.route.index}] serves it ${show(cache.strategy)}, never from the cache; change its strategy, or add a route before it such as ${example}`,
+      );
   });
 }
 

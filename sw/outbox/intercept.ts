@@ -242,7 +242,8 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     } catch (error) {
       return putInOutbox(`${(error as Error).name}: ${(error as Error).message}`, {}, false, record);
     }
-    if (isRetryable(response.status, policy)) return putInOutbox(`HTTP ${response.status}`, { status: response.status, retryAfter: response.headers.get('retry-after') }, false, record);
+    if (isRetryable(response.status, policy))
+      return putInOutbox(`HTTP ${response.status}`, { status: response.status, retryAfter: response.headers.get('retry-after') }, false, record);
     if (response.ok) void context.onNetworkSuccess(item);
     return response;
   }

@@ -84,7 +84,8 @@ export function createOperations({ resources, changes, scheduler, syncNow, clear
   async function resolve({ id, action, body }: { id: string } & Resolution): Promise<boolean> {
     if (action === 'discard') return discard(id);
     if (action === 'retry') return retry(id);
-    if (action !== 'replace') throw coded('bad-resolution', `unknown action ${typeof action === 'string' ? JSON.stringify(action) : typeof action}; use "retry", "discard" or "replace"`);
+    if (action !== 'replace')
+      throw coded('bad-resolution', `unknown action ${typeof action === 'string' ? JSON.stringify(action) : typeof action}; use "retry", "discard" or "replace"`);
     const entry = typeof id === 'string' ? await findEntry(id) : undefined;
     if (!entry || entry.state === 'inflight') return false;
     const bytes = body === undefined ? null : (new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)).buffer as ArrayBuffer);
@@ -128,7 +129,6 @@ export function createOperations({ resources, changes, scheduler, syncNow, clear
     discard: ({ id }: { id: string }) => discard(id),
     resolve,
   };
-
 
   return {
     status,

@@ -14,7 +14,7 @@ import { handleWrite, type AdoptedWrite } from './intercept.js';
 import { createOperations } from './operations.js';
 import { createScheduler, report } from './scheduler.js';
 import { createResourceReplay } from './resource-replay.js';
-import { countByState, groupIsBusy, pruneLocalIds, listEntries, resumeAuth, } from './store.js';
+import { countByState, groupIsBusy, pruneLocalIds, listEntries, resumeAuth } from './store.js';
 import { noteCredentials } from './credentials.js';
 import { BACKOFF_BASE_MS } from './outcome.js';
 
@@ -60,7 +60,10 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     return pending + inflight > 0;
   });
   const scheduler = createScheduler(resources.context, options.concurrency, (all, delivered) => {
-    void status().then((s) => broadcast('status', s), () => {});
+    void status().then(
+      (s) => broadcast('status', s),
+      () => {},
+    );
     void resources.revalidateSettled(all).catch(report);
     if (scheduler.hasWork) return;
     // Flushed: the local ids the server replaced long ago are forgotten (at most hourly).
@@ -94,7 +97,12 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     answer: operations.answer,
     /** A request a route matched: credentials it carries may free writes waiting for them. */
     noteRequest(request: Request, event: ExtendableEvent) {
-      if (noteCredentials(request)) event.waitUntil(resumeAuth(Date.now()).then((n) => (n ? syncNow() : undefined)).catch(report));
+      if (noteCredentials(request))
+        event.waitUntil(
+          resumeAuth(Date.now())
+            .then((n) => (n ? syncNow() : undefined))
+            .catch(report),
+        );
     },
     /** A write a route matched (`send`: how a live one goes out); `adopted`: one moved in from another queue, never sent live. */
     handleWrite: (request: Request, spec: RouteSpec, clientId: string, send: (request: Request) => Promise<Response>, adopted?: AdoptedWrite) =>
@@ -102,40 +110,40 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
         request,
         spec,
         {
-        clientId,
-        send,
-        async drained(group, ms) {
-          const end = Date.now() + ms;
-          while (await groupIsBusy(group)) {
-            if (Date.now() > end) return false;
-            await syncNow();
-            if (scheduler.quiet) return false;
-            if (await groupIsBusy(group)) await new Promise((r) => setTimeout(r, 50));
-          }
-          return true;
+          clientId,
+          send,
+          async drained(group, ms) {
+            const end = Date.now() + ms;
+            while (await groupIsBusy(group)) {
+              if (Date.now() > end) return false;
+              await syncNow();
+              if (scheduler.quiet) return false;
+              if (await groupIsBusy(group)) await new Promise((r) => setTimeout(r, 50));
+            }
+            return true;
+          },
+          fallbackUrl: scope.registration.scope,
+          resourceOf: (url, only) => resourceUrl(manifest.resources, url, only),
+          async cached(url) {
+            const at = manifest.cacheOf(url);
+            return at && (await scope.caches.open(at.name)).match(url);
+          },
+          onQueued: (entry) => {
+            void requestSync();
+            scheduler.later(entry.nextAttemptAt - Date.now());
+          },
+          onNetworkSuccess: async (item) => {
+            // A write that went straight through changed the item: its cached
+            // copies (and their ETags) are refreshed, as after a replay.
+            if (item) {
+              resources.touch({ resource: item.resource.name, itemId: item.id });
+              void revalidate();
+            }
+            // The app's own write just went through with its credentials: writes
+            // parked for auth (401/403) may work again.
+            if ((await resumeAuth(Date.now()).catch(() => 0)) || scheduler.hasWork) syncNow().catch(report);
+          },
         },
-        fallbackUrl: scope.registration.scope,
-        resourceOf: (url, only) => resourceUrl(manifest.resources, url, only),
-        async cached(url) {
-          const at = manifest.cacheOf(url);
-          return at && (await scope.caches.open(at.name)).match(url);
-        },
-        onQueued: (entry) => {
-          void requestSync();
-          scheduler.later(entry.nextAttemptAt - Date.now());
-        },
-        onNetworkSuccess: async (item) => {
-          // A write that went straight through changed the item: its cached
-          // copies (and their ETags) are refreshed, as after a replay.
-          if (item) {
-            resources.touch({ resource: item.resource.name, itemId: item.id });
-            void revalidate();
-          }
-          // The app's own write just went through with its credentials: writes
-          // parked for auth (401/403) may work again.
-          if ((await resumeAuth(Date.now()).catch(() => 0)) || scheduler.hasWork) syncNow().catch(report);
-        },
-      },
         adopted,
       ),
     /**

@@ -22,7 +22,13 @@ export const LEASE_MS = 15_000;
  * its leases).
  */
 /** `send` makes the request (fetch itself, or a Workbox handler's fetch, which takes no options: the signal is set on the request). */
-export async function fetchWithin(send: (request: Request) => Promise<Response>, url: string, init: RequestInit, timeoutMs: number | undefined, signal?: AbortSignal): Promise<Response> {
+export async function fetchWithin(
+  send: (request: Request) => Promise<Response>,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number | undefined,
+  signal?: AbortSignal,
+): Promise<Response> {
   const controller = new AbortController();
   const abort = (reason: unknown) => controller.abort(reason);
   const timer = timeoutMs ? setTimeout(() => abort(new DOMException(`no response within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs) : undefined;
@@ -54,7 +60,9 @@ export interface ReplayContext {
 /** Sends one claimed write and records its outcome; the caller claimed it (see store.claim). */
 export async function replayClaimed({ entry, body }: Claimed, context: ReplayContext, signal?: AbortSignal, now = Date.now()): Promise<Outcome> {
   const expired = (at: number) =>
-    entry.policy.ttlMs !== undefined && at - entry.createdAt > entry.policy.ttlMs && settle({ ...entry, state: 'dead', lastError: `expired: older than the route's ttlSeconds (${entry.lastError})` }, 'dead');
+    entry.policy.ttlMs !== undefined &&
+    at - entry.createdAt > entry.policy.ttlMs &&
+    settle({ ...entry, state: 'dead', lastError: `expired: older than the route's ttlSeconds (${entry.lastError})` }, 'dead');
   const dead = expired(now);
   if (dead) return dead;
   const headers = new Headers(entry.headers);
@@ -70,13 +78,7 @@ export async function replayClaimed({ entry, body }: Claimed, context: ReplayCon
   const etag = entry.chained && context.etags.get(`${entry.resource} ${entry.itemId}`);
   if (etag && !headers.has('if-match')) headers.set('if-match', etag);
   try {
-    response = await fetchWithin(
-      fetch,
-      entry.url,
-      { method: entry.method, headers, body, credentials: entry.credentials, redirect: 'manual' },
-      entry.policy.timeoutMs,
-      signal,
-    );
+    response = await fetchWithin(fetch, entry.url, { method: entry.method, headers, body, credentials: entry.credentials, redirect: 'manual' }, entry.policy.timeoutMs, signal);
     // A redirect is not followed: the write was accepted.
     status = response.type === 'opaqueredirect' ? 0 : response.status;
     entry.lastStatus = status;

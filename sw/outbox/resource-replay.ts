@@ -82,7 +82,12 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
     let serverEtag: string | undefined;
     if (resource && entry.itemId !== undefined) {
       try {
-        const current = await fetch(itemUrl(resource, entry.itemId), { credentials: entry.credentials, cache: 'no-store', headers: { accept: 'application/json' }, signal: epochSignal() });
+        const current = await fetch(itemUrl(resource, entry.itemId), {
+          credentials: entry.credentials,
+          cache: 'no-store',
+          headers: { accept: 'application/json' },
+          signal: epochSignal(),
+        });
         serverEtag = strongEtag(current);
         if (current.ok) server = await current.json();
       } catch {}

@@ -98,11 +98,7 @@ function groupsOf(entries: OutboxEntry[]) {
  * `onPassEnd` hears, once a run of passes is over, every entry the outbox
  * holds and how many writes the run delivered.
  */
-export function createScheduler(
-  context: ReplayContext,
-  concurrency = DEFAULT_CONCURRENCY,
-  onPassEnd?: (entries: OutboxEntry[], delivered: number) => void,
-): Scheduler {
+export function createScheduler(context: ReplayContext, concurrency = DEFAULT_CONCURRENCY, onPassEnd?: (entries: OutboxEntry[], delivered: number) => void): Scheduler {
   let delivered = 0;
   let running: Promise<void> | undefined;
   let again = false;
@@ -130,9 +126,7 @@ export function createScheduler(
     }
     const { groups, blocked } = groupsOf(live);
     const dead = all.filter((e) => e.state === 'dead');
-    const ready = [...groups.values()]
-      .filter((q) => due(q[0]!, now, force) && !blocked(q[0]!))
-      .sort((a, b) => b[0]!.priority - a[0]!.priority || a[0]!.seq! - b[0]!.seq!);
+    const ready = [...groups.values()].filter((q) => due(q[0]!, now, force) && !blocked(q[0]!)).sort((a, b) => b[0]!.priority - a[0]!.priority || a[0]!.seq! - b[0]!.seq!);
     if (!ready.length) return;
 
     const total = ready.reduce((n, q) => n + q.length, 0);
@@ -153,7 +147,11 @@ export function createScheduler(
         // A create the server will name ends a run: the writes behind it are
         // claimed afresh once their URLs and bodies carry the server's id.
         while (run.length < CLAIM_RUN && i < queue.length && due(queue[i]!, now, force) && !blocked(queue[i]!) && !run.at(-1)?.tempId) run.push(queue[i++]!);
-        const claimed = await claim(run.map((e) => e.seq!), Date.now() + LEASE_MS, Date.now());
+        const claimed = await claim(
+          run.map((e) => e.seq!),
+          Date.now() + LEASE_MS,
+          Date.now(),
+        );
         for (const c of claimed) inFlight.add(c.entry.seq!);
         for (let k = 0; k < claimed.length; k++) {
           const { entry } = claimed[k]!;
@@ -162,7 +160,7 @@ export function createScheduler(
             broadcast('sync-progress', { done: ++done, total });
             if (entry.tempId) renamed = true;
             // Dead writes of the group that this one went past cannot be retried silently any more.
-            for (const d of dead) if (d.group === entry.group && d.seq! < entry.seq! && !d.overtaken) await saveEntry((d.overtaken = true, d));
+            for (const d of dead) if (d.group === entry.group && d.seq! < entry.seq! && !d.overtaken) await saveEntry(((d.overtaken = true), d));
           } else if (outcome === 'dead') dead.push({ ...entry, state: 'dead' });
           else {
             // A network error (not an answer): the connection is down, so no

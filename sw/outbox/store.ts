@@ -18,8 +18,7 @@ import { isLive, type EntryState, type OutboxEntry } from './entry.js';
  */
 const RELAXED: IDBTransactionOptions = { durability: 'relaxed' };
 
-const tx = async (stores: string[], mode: IDBTransactionMode, options?: IDBTransactionOptions) =>
-  (await openDatabase()).transaction(stores, mode, options);
+const tx = async (stores: string[], mode: IDBTransactionMode, options?: IDBTransactionOptions) => (await openDatabase()).transaction(stores, mode, options);
 
 interface Enqueue {
   entry: OutboxEntry;
@@ -139,8 +138,7 @@ export interface Claimed {
   body: ArrayBuffer | null;
 }
 
-const claimable = (e: OutboxEntry | undefined, now: number): e is OutboxEntry =>
-  !!e && (e.state === 'pending' || (e.state === 'inflight' && e.leaseUntil < now));
+const claimable = (e: OutboxEntry | undefined, now: number): e is OutboxEntry => !!e && (e.state === 'pending' || (e.state === 'inflight' && e.leaseUntil < now));
 
 /**
  * Marks entries in flight with a lease and reads their bodies, atomically and
@@ -243,9 +241,7 @@ export async function resourceWrites(resource: string, group?: string, known?: (
   const index = t.objectStore(ENTRIES).index(group === undefined ? 'resource' : 'group');
   const all = (await promisifyRequest(index.getAll(group ?? resource))) as OutboxEntry[];
   const entries = all.filter((e) => isLive(e) && e.resource === resource);
-  const bodies = await Promise.all(
-    entries.map((e) => (known?.(e) ? undefined : (promisifyRequest(t.objectStore(BODIES).get(e.seq!)) as Promise<ArrayBuffer | null>))),
-  );
+  const bodies = await Promise.all(entries.map((e) => (known?.(e) ? undefined : (promisifyRequest(t.objectStore(BODIES).get(e.seq!)) as Promise<ArrayBuffer | null>))));
   return entries.map((entry, i) => ({ entry, body: bodies[i] }));
 }
 
@@ -307,7 +303,8 @@ export async function chainEtag(delivered: OutboxEntry, etag: string): Promise<v
   const entries = t.objectStore(ENTRIES);
   const group = (await promisifyRequest(entries.index('group').getAll(delivered.group))) as OutboxEntry[];
   const next = group.find((e) => e.seq! > delivered.seq! && isLive(e));
-  if (next?.chained && next.itemId === delivered.itemId) entries.put({ ...next, chained: undefined, headers: [...next.headers.filter(([n]) => n !== 'if-match'), ['if-match', etag]] });
+  if (next?.chained && next.itemId === delivered.itemId)
+    entries.put({ ...next, chained: undefined, headers: [...next.headers.filter(([n]) => n !== 'if-match'), ['if-match', etag]] });
   await promisifyRequest(t);
 }
 

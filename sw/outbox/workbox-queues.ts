@@ -59,7 +59,11 @@ export async function migrateWorkboxQueue(name: string, adopter: Adopter): Promi
     if (marker?.size === size) key = marker.key;
     else await set(markerKey(name), (marker = { size, key }), metaStore);
     if (!known.has(key)) {
-      const answer = await adopter.adopt(request.clone(), adopter.routeOf(request), { key, createdAt: timestamp, reason: `moved from the workbox-background-sync queue "${name}"` });
+      const answer = await adopter.adopt(request.clone(), adopter.routeOf(request), {
+        key,
+        createdAt: timestamp,
+        reason: `moved from the workbox-background-sync queue "${name}"`,
+      });
       // Not committed (storage full, body over the limit): it stays in Workbox's queue, and so do those after it (their order).
       if (answer.status !== 202) {
         console.error(`offline-outbox: could not move a write from the Workbox queue "${name}" (HTTP ${answer.status}); it stays there`, await answer.text().catch(() => ''));

@@ -11,7 +11,8 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
     // Members are data whatever their name: `result[key] = …` with key
     // "__proto__" (JSON.parse makes it an own member) would replace the
     // result's prototype and drop the member from the JSON sent on.
-    else Object.defineProperty(result, key, { value: mergePatch(Object.hasOwn(result, key) ? result[key] : undefined, value), writable: true, enumerable: true, configurable: true });
+    else
+      Object.defineProperty(result, key, { value: mergePatch(Object.hasOwn(result, key) ? result[key] : undefined, value), writable: true, enumerable: true, configurable: true });
   }
   return result;
 }

@@ -72,8 +72,7 @@ export class ReadYourWritesPlugin implements WorkboxPlugin {
     return (state.writes = id === undefined ? all : all.filter((w) => w.id === id));
   }
 
-  cacheKeyWillBeUsed: NonNullable<WorkboxPlugin['cacheKeyWillBeUsed']> = async ({ request, state = {} }) =>
-    (await this.#serverUrl(request, state)) ?? request;
+  cacheKeyWillBeUsed: NonNullable<WorkboxPlugin['cacheKeyWillBeUsed']> = async ({ request, state = {} }) => (await this.#serverUrl(request, state)) ?? request;
 
   requestWillFetch: NonNullable<WorkboxPlugin['requestWillFetch']> = async ({ request, state = {} }) => {
     const url = await this.#serverUrl(request, state);

@@ -82,8 +82,7 @@ export async function revalidate(resource: Resource, ids: Iterable<string>, cach
     const work: Promise<string | false>[] = [];
     for (const request of await cache.keys()) {
       const url = new URL(request.url);
-      if (url.origin === resource.origin && execPattern(resource.collection, url.pathname))
-        work.push(refresh(cache, request, at, epoch).then((changed) => changed && request.url));
+      if (url.origin === resource.origin && execPattern(resource.collection, url.pathname)) work.push(refresh(cache, request, at, epoch).then((changed) => changed && request.url));
     }
     await announce(work);
   };

@@ -67,5 +67,4 @@ export function openDatabase(): Promise<IDBDatabase> {
 }
 
 /** The key-value `meta` store, in idb-keyval's shape, inside our database. */
-export const metaStore: UseStore = (mode, callback) =>
-  openDatabase().then((db) => callback(db.transaction(META, mode).objectStore(META)));
+export const metaStore: UseStore = (mode, callback) => openDatabase().then((db) => callback(db.transaction(META, mode).objectStore(META)));

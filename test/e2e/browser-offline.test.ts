@@ -66,10 +66,14 @@ describe.skipIf(skipEngine(chromium))('the browser offline (chromium)', () => {
     expect(server.received(NOTE)).toEqual([]);
 
     await browser.setOffline!(false);
-    await eventually(async () => {
-      const status = await outboxCall<OutboxStatus>(page, 'status');
-      return status.pending + status.inFlight === 0 && server.received(NOTE).length >= 3;
-    }, 'the queued writes to reach the server', 30_000);
+    await eventually(
+      async () => {
+        const status = await outboxCall<OutboxStatus>(page, 'status');
+        return status.pending + status.inFlight === 0 && server.received(NOTE).length >= 3;
+      },
+      'the queued writes to reach the server',
+      30_000,
+    );
 
     const sent = server.received(NOTE);
     expect(sent.map((r) => JSON.parse(r.body) as { seq: number }).map((b) => b.seq)).toEqual([0, 1, 2]);

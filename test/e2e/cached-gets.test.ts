@@ -17,7 +17,10 @@ describe.each(selectedEngines())('cached GETs in $name', (engine) => {
     let itemsServed = 0;
     const scenario = useScenario(engine, (server) => {
       serveApp(server, manifest);
-      server.on('GET', '/api/items', () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ items: [{ id: 1, name: 'milk' }], served: ++itemsServed }) }));
+      server.on('GET', '/api/items', () => ({
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ items: [{ id: 1, name: 'milk' }], served: ++itemsServed }),
+      }));
       server.on('GET', '/api/secret', { headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: '{"token":"s3cret"}' });
       server.on('POST', '/api/unrouted', (r) => ({ headers: { 'content-type': 'text/plain' }, body: `got ${r.body}` }));
     });

@@ -62,7 +62,11 @@ describe.each(selectedEngines())('change notices in $name', (engine) => {
         const otherPage = await other.newPage();
         await otherPage.goto(`${server.origin}/other`);
         const from = server.requests.length;
-        const edit = await pageFetch(otherPage, `/api/todos/${todos[1]!.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"title":"eggs (edited in another browser)"}' });
+        const edit = await pageFetch(otherPage, `/api/todos/${todos[1]!.id}`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json' },
+          body: '{"title":"eggs (edited in another browser)"}',
+        });
         expect(edit.status).toBe(200);
         await eventually(async () => (await title(todos[1]!.id)) === 'eggs (edited in another browser)', 'the cached item to be fresh');
         // The item is announced fresh before the list's refetch ends: wait for that too.

@@ -35,7 +35,15 @@ function report(result: ChaosResult): string {
 }
 
 async function run(engine: ReturnType<typeof selectedEngines>[number], subject: Subject, idempotent: boolean): Promise<ChaosResult> {
-  const result = await runChaos({ launch: () => engine.launch(), engine: engine.name, subject, idempotent, seed: SEED, writes: WRITES, stallMs: subject === 'workbox' ? 8_000 : undefined });
+  const result = await runChaos({
+    launch: () => engine.launch(),
+    engine: engine.name,
+    subject,
+    idempotent,
+    seed: SEED,
+    writes: WRITES,
+    stallMs: subject === 'workbox' ? 8_000 : undefined,
+  });
   console.log(`\nchaos, ${engine.name}, ${subject}, ${idempotent ? 'idempotent' : 'non-idempotent'} server:\n${report(result)}`);
   return result;
 }

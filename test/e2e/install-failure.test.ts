@@ -11,7 +11,13 @@ const good = {
   ],
 };
 // A deploy with a typo: the new worker must refuse it.
-const bad = { version: 1, routes: [{ match: '/', cache: { strategy: 'network-first' } }, { match: '/api/items', cahce: { strategy: 'network-first' } }] };
+const bad = {
+  version: 1,
+  routes: [
+    { match: '/', cache: { strategy: 'network-first' } },
+    { match: '/api/items', cahce: { strategy: 'network-first' } },
+  ],
+};
 
 describe.each(selectedEngines())('an invalid manifest in $name', (engine) => {
   describe.skipIf(skipEngine(engine))(engine.name, () => {
@@ -54,7 +60,7 @@ describe.each(selectedEngines())('an invalid manifest in $name', (engine) => {
     async function newVersion(): Promise<string> {
       return scenario.page.evaluate(async (text: string) => {
         const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`200\n${text}`)));
-        return 'v=' + Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+        return `v=${Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join('')}`;
       }, JSON.stringify(bad));
     }
   });

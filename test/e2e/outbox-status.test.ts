@@ -74,7 +74,12 @@ function view(page: BrowserPage): Promise<StatusView | null> {
         part: li.getAttribute('part') ?? '',
         text: li.textContent ?? '',
         ...(local && server ? { local: version(local), server: version(server), sideBySide: a!.top === b!.top && a!.right <= b!.left } : {}),
-        buttons: [...li.querySelectorAll('[part~="button"]')].map((b) => ({ tag: b.tagName, type: b.getAttribute('type') ?? '', text: b.textContent ?? '', name: b.getAttribute('aria-label') })),
+        buttons: [...li.querySelectorAll('[part~="button"]')].map((b) => ({
+          tag: b.tagName,
+          type: b.getAttribute('type') ?? '',
+          text: b.textContent ?? '',
+          name: b.getAttribute('aria-label'),
+        })),
       };
     });
     return {

@@ -17,8 +17,7 @@ const manifest = {
   ],
 };
 
-const writesTo = (server: { received(path: string, method?: string): RecordedRequest[] }, paths: string[]) =>
-  paths.flatMap((p) => server.received(p, 'POST'));
+const writesTo = (server: { received(path: string, method?: string): RecordedRequest[] }, paths: string[]) => paths.flatMap((p) => server.received(p, 'POST'));
 
 describe.each(selectedEngines())('the outbox in $name', (engine) => {
   describe.skipIf(skipEngine(engine))(engine.name, () => {
@@ -65,10 +64,14 @@ describe.each(selectedEngines())('the outbox in $name', (engine) => {
       // attempts may be in flight for a moment, and another pass may start
       // right after one ends: judge one reading, not two.
       let status: OutboxStatus | undefined;
-      await eventually(async () => {
-        status = await outboxCall<OutboxStatus>(page, 'status');
-        return status.inFlight === 0;
-      }, 'no attempt in flight', 20_000);
+      await eventually(
+        async () => {
+          status = await outboxCall<OutboxStatus>(page, 'status');
+          return status.inFlight === 0;
+        },
+        'no attempt in flight',
+        20_000,
+      );
       expect(status).toMatchObject({ pending: 26, inFlight: 0, dead: 0 });
       const listed = await outboxCall<EntrySummary[]>(page, 'entries');
       expect(listed).toHaveLength(26);
@@ -121,42 +124,43 @@ describe.each(selectedEngines())('the outbox in $name', (engine) => {
       expect(server.received('/api/notes/y')).toHaveLength(1);
     });
 
-    if (engine.name === 'chromium') it('a worker killed mid-replay loses nothing: the held write is sent again with the same key', async () => {
-      const { server, page, browser } = scenario;
-      await ready();
-      await server.unplug();
-      const writes: PageWrite[] = [0, 1, 2].map((seq) => ({ url: '/api/notes/k1', via: 'fetch', body: JSON.stringify({ kill: seq }) }));
-      writes.push({ url: '/api/notes/k2', via: 'fetch', body: JSON.stringify({ kill: 'b' }) });
-      expect(await sendWrites(page, writes)).toEqual([202, 202, 202, 202]);
-      // The server holds its answer to the first write until the worker is gone.
-      let holding = true;
-      server.on('POST', '/api/notes/k1', async (request) => {
-        if (holding && request.body === '{"kill":0}') await new Promise<void>((resolve) => (held.release = resolve));
-        return { status: 201, body: '{}' };
-      });
-      await server.plug();
-      void outboxCall(page, 'syncNow').catch(() => {});
-      await eventually(() => held.release !== undefined, 'the held request');
-      await browser.stopServiceWorkers();
-      holding = false;
-      held.release!();
+    if (engine.name === 'chromium')
+      it('a worker killed mid-replay loses nothing: the held write is sent again with the same key', async () => {
+        const { server, page, browser } = scenario;
+        await ready();
+        await server.unplug();
+        const writes: PageWrite[] = [0, 1, 2].map((seq) => ({ url: '/api/notes/k1', via: 'fetch', body: JSON.stringify({ kill: seq }) }));
+        writes.push({ url: '/api/notes/k2', via: 'fetch', body: JSON.stringify({ kill: 'b' }) });
+        expect(await sendWrites(page, writes)).toEqual([202, 202, 202, 202]);
+        // The server holds its answer to the first write until the worker is gone.
+        let holding = true;
+        server.on('POST', '/api/notes/k1', async (request) => {
+          if (holding && request.body === '{"kill":0}') await new Promise<void>((resolve) => (held.release = resolve));
+          return { status: 201, body: '{}' };
+        });
+        await server.plug();
+        void outboxCall(page, 'syncNow').catch(() => {});
+        await eventually(() => held.release !== undefined, 'the held request');
+        await browser.stopServiceWorkers();
+        holding = false;
+        held.release!();
 
-      // A new worker instance; after the lease lapses, a trigger replays what was in flight.
-      await page.reload();
-      await eventually(
-        async () => {
-          await outboxCall(page, 'syncNow');
-          return server.received('/api/notes/k1').length >= 4;
-        },
-        'the held write to be sent again',
-        60_000,
-      );
-      const a = server.received('/api/notes/k1').map((r) => [r.body, r.headers['idempotency-key']]);
-      expect(a.map(([body]) => body)).toEqual(['{"kill":0}', '{"kill":0}', '{"kill":1}', '{"kill":2}']);
-      expect(a[0]![1]).toBe(a[1]![1]);
-      expect(server.received('/api/notes/k2')).toHaveLength(1);
-      expect(await outboxCall<OutboxStatus>(page, 'status')).toMatchObject({ pending: 0, inFlight: 0 });
-    });
+        // A new worker instance; after the lease lapses, a trigger replays what was in flight.
+        await page.reload();
+        await eventually(
+          async () => {
+            await outboxCall(page, 'syncNow');
+            return server.received('/api/notes/k1').length >= 4;
+          },
+          'the held write to be sent again',
+          60_000,
+        );
+        const a = server.received('/api/notes/k1').map((r) => [r.body, r.headers['idempotency-key']]);
+        expect(a.map(([body]) => body)).toEqual(['{"kill":0}', '{"kill":0}', '{"kill":1}', '{"kill":2}']);
+        expect(a[0]![1]).toBe(a[1]![1]);
+        expect(server.received('/api/notes/k2')).toHaveLength(1);
+        expect(await outboxCall<OutboxStatus>(page, 'status')).toMatchObject({ pending: 0, inFlight: 0 });
+      });
 
     if (engine.name === 'chromium')
       it('Background Sync delivers what was queued, with no page open and the worker stopped', async () => {
@@ -178,7 +182,12 @@ describe.each(selectedEngines())('the outbox in $name', (engine) => {
         await server.plug();
         await browser.dispatchSync!(server.origin, 'offline-outbox');
         await eventually(() => server.received('/api/notes/k2').length >= before + 3, 'the sync event to deliver the writes', 30_000);
-        expect(server.received('/api/notes/k2').slice(before).map((r) => r.body)).toEqual(writes.map((w) => w.body));
+        expect(
+          server
+            .received('/api/notes/k2')
+            .slice(before)
+            .map((r) => r.body),
+        ).toEqual(writes.map((w) => w.body));
       });
   });
 });

@@ -29,7 +29,13 @@ async function queuedOffline(subject: Subject, writes: PageWrite[], answer: (r: 
   const workboxPage = PAGE_HTML.replace('<script src="/register.js" defer></script>', `<script>navigator.serviceWorker.register('/workbox-sw.js')</script>`);
   server.on('GET', '/', { headers: { 'content-type': 'text/html; charset=utf-8' }, body: subject === 'workbox' ? workboxPage : PAGE_HTML });
   server.on('GET', '/workbox-sw.js', { headers: { 'content-type': 'text/javascript' }, body: workboxScript });
-  setManifest(server, { version: 1, routes: [{ match: '/', cache: { strategy: 'network-first' } }, { match: '/api/r/:id', methods: ['POST'], queue: {} }] });
+  setManifest(server, {
+    version: 1,
+    routes: [
+      { match: '/', cache: { strategy: 'network-first' } },
+      { match: '/api/r/:id', methods: ['POST'], queue: {} },
+    ],
+  });
   const attempts = new Map<string, number>();
   for (const path of new Set(writes.map((w) => w.url)))
     server.on('POST', path, (r) => {
@@ -86,7 +92,9 @@ describe.skipIf(skipEngine(chromium))('offline-outbox beside plain Workbox (chro
     const results: Record<Subject, string[]> = { 'offline-outbox': [], workbox: [] };
     for (const subject of ['offline-outbox', 'workbox'] as const) {
       // x fails once with 500; y and z succeed.
-      const { server, browser, page } = await queuedOffline(subject, writes, (r, attempt) => (r.body.includes('"x"') && attempt === 1 ? { status: 500 } : { status: 201, body: '{}' }));
+      const { server, browser, page } = await queuedOffline(subject, writes, (r, attempt) =>
+        r.body.includes('"x"') && attempt === 1 ? { status: 500 } : { status: 201, body: '{}' },
+      );
       try {
         await replay(subject, browser, server, page);
         const settled = async () => subject === 'workbox' || (await outboxCall<{ pending: number }>(page, 'status')).pending === 0;
@@ -103,7 +111,14 @@ describe.skipIf(skipEngine(chromium))('offline-outbox beside plain Workbox (chro
         await server.close();
       }
     }
-    console.log(`500 once on x — delivered by offline-outbox: ${results['offline-outbox'].join(' ')}; by Workbox: ${results.workbox.join(' ')}; Workbox lost: ${writes.map((w) => w.body).filter((b) => !results.workbox.includes(b)).join(' ') || 'nothing'}`);
+    console.log(
+      `500 once on x — delivered by offline-outbox: ${results['offline-outbox'].join(' ')}; by Workbox: ${results.workbox.join(' ')}; Workbox lost: ${
+        writes
+          .map((w) => w.body)
+          .filter((b) => !results.workbox.includes(b))
+          .join(' ') || 'nothing'
+      }`,
+    );
     expect(results['offline-outbox']).toEqual(writes.map((w) => w.body));
     expect(results.workbox).toEqual([writes[1]!.body, writes[2]!.body]);
   });

@@ -51,7 +51,11 @@ const get = (path: string) =>
     return { status: response!.status, body };
   });
 /** The GETs the server answered since `from` (an index into the log), as paths with queries. */
-const refetched = (from: number) => rest.log.slice(from).filter((r) => r.method === 'GET').map((r) => r.url);
+const refetched = (from: number) =>
+  rest.log
+    .slice(from)
+    .filter((r) => r.method === 'GET')
+    .map((r) => r.url);
 /** Notices to the worker, then a barrier: catch-up runs after the work queued before it. */
 async function notify(...notices: unknown[]) {
   const reply = await ask<{ accepted: number; ignored: number }>(scope, 'notices', { notices });
@@ -165,7 +169,7 @@ describe('a change notice', { timeout: 60_000 }, () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const cached = await cacheContents();
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const junk = (depth = 0): unknown => {
       const pick = Math.floor(random() * 9);
       if (pick === 0) return null;
@@ -194,7 +198,15 @@ describe('a change notice', { timeout: 60_000 }, () => {
     // The feed was down: two changes happened; the since endpoint knows them.
     rest.edit('todos', Number(y), { title: 'missed 1' });
     rest.edit('todos', Number(z), { title: 'missed 2' });
-    missed = { c1: { notices: [{ resource: 'todos', id: y, type: 'updated', cursor: 'c2' }, { resource: 'todos', id: z, type: 'deleted', cursor: 'c3' }], cursor: 'c3' } };
+    missed = {
+      c1: {
+        notices: [
+          { resource: 'todos', id: y, type: 'updated', cursor: 'c2' },
+          { resource: 'todos', id: z, type: 'deleted', cursor: 'c3' },
+        ],
+        cursor: 'c3',
+      },
+    };
     scope = await restartWorker(scope, importWorker);
     sinceAsked.length = 0;
     const before = rest.log.length;

@@ -61,7 +61,14 @@ describe('offline-outbox build', () => {
   });
 
   it('says how to call it (exit 2) when an argument is missing or extra, writing nothing', async () => {
-    for (const args of [[], ['--manifest', 'good.json'], ['--out', 'x.js'], ['--manifest', 'good.json', '--out', 'x.js', 'extra'], ['--manifest', 'good.json', '--out', 'x.js', '--minify'], ['--manifest']]) {
+    for (const args of [
+      [],
+      ['--manifest', 'good.json'],
+      ['--out', 'x.js'],
+      ['--manifest', 'good.json', '--out', 'x.js', 'extra'],
+      ['--manifest', 'good.json', '--out', 'x.js', '--minify'],
+      ['--manifest'],
+    ]) {
       const { code, stdout, stderr } = await run(tmp, 'build', ...args);
       expect({ args, code, stdout }).toEqual({ args, code: 2, stdout: '' });
       expect(stderr).toContain('usage: offline-outbox build --manifest <manifest.json> --out <sw.js>');

@@ -15,7 +15,7 @@ beforeEach(() => {
 afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('offline-outbox schema', () => {
-  it('prints the manifest\'s JSON Schema, the one the build ships', async () => {
+  it("prints the manifest's JSON Schema, the one the build ships", async () => {
     const { code, stdout, stderr } = await runCli(tmp, 'schema');
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const schema = JSON.parse(stdout);

@@ -156,13 +156,19 @@ beforeAll(async () => {
     expect(sent.status, `${method} ${path}`).toBe(202);
   }
   net.online = true;
-  net.behave((req) => (req.method === 'GET' ? HttpResponse.json({ id: 'server' }) : new HttpResponse(null, { status: WRITES.find(([, path]) => new URL(req.url).pathname === path)?.[3] ?? 500 })));
+  net.behave((req) =>
+    req.method === 'GET' ? HttpResponse.json({ id: 'server' }) : new HttpResponse(null, { status: WRITES.find(([, path]) => new URL(req.url).pathname === path)?.[3] ?? 500 }),
+  );
   net.server.use(http.get(`${ORIGIN}/api/changes*`, () => HttpResponse.json({ notices: [] })));
   await request('sync-now');
-  await until(async () => {
-    const now = await request<EntrySummary[]>('entries');
-    return now.length === WRITES.length && now.every((e) => PARKED.has(e.state));
-  }, 10_000, 'every queued write parked');
+  await until(
+    async () => {
+      const now = await request<EntrySummary[]>('entries');
+      return now.length === WRITES.length && now.every((e) => PARKED.has(e.state));
+    },
+    10_000,
+    'every queued write parked',
+  );
   before = { entries: await request<EntrySummary[]>('entries'), status: await request<OutboxStatus>('status') };
   expect(before.status).toMatchObject({ pending: 0, inFlight: 0 });
 }, 30_000);
@@ -177,19 +183,29 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------
 // Generators (built once the real ids are known, so near-misses of them can be made)
 
-const anything = fc.anything({ maxDepth: 3, withBoxedValues: true, withMap: true, withSet: true, withDate: true, withTypedArray: true, withNullPrototype: true, withBigInt: true, withSparseArray: true });
+const anything = fc.anything({
+  maxDepth: 3,
+  withBoxedValues: true,
+  withMap: true,
+  withSet: true,
+  withDate: true,
+  withTypedArray: true,
+  withNullPrototype: true,
+  withBigInt: true,
+  withSparseArray: true,
+});
 
 function messages() {
   const real = before.entries.map((e) => e.id);
   /** Ids that are no entry's: other types, other strings, and near misses of the real ones. */
-  const junkId = fc.oneof(
-    anything,
-    fc.string(),
-    fc.uuid(),
-    fc.constantFrom(...real).chain((id) =>
-      fc.constantFrom(id.toUpperCase(), ` ${id}`, `${id} `, `${id}x`, id.slice(1), [id], { id }, id.replace(/-/g, '')),
-    ),
-  ).filter((id) => !(typeof id === 'string' && real.includes(id)));
+  const junkId = fc
+    .oneof(
+      anything,
+      fc.string(),
+      fc.uuid(),
+      fc.constantFrom(...real).chain((id) => fc.constantFrom(id.toUpperCase(), ` ${id}`, `${id} `, `${id}x`, id.slice(1), [id], { id }, id.replace(/-/g, ''))),
+    )
+    .filter((id) => !(typeof id === 'string' && real.includes(id)));
   const action = fc.oneof(fc.constantFrom('retry', 'discard', 'replace', 'Retry', 'DISCARD', 'replace ', '', 'clear'), anything);
   const noticeLike = fc.oneof(
     anything,
@@ -223,15 +239,24 @@ function messages() {
   return fc.oneof(
     // Not a request at all.
     anything.map((data) => ({ what: 'random', data })),
-    fc.record({ kind: fc.constantFrom('outbox-request', 'outbox-event', 'Outbox-Request', ''), v: fc.oneof(fc.constant(1), anything), type: fc.string() }).map((data) => ({ what: 'random', data })),
+    fc
+      .record({ kind: fc.constantFrom('outbox-request', 'outbox-event', 'Outbox-Request', ''), v: fc.oneof(fc.constant(1), anything), type: fc.string() })
+      .map((data) => ({ what: 'random', data })),
     // Another protocol version (or none), with an operation that would be answered under v 1.
     fc
-      .record({ kind: fc.constant('outbox-request'), v: fc.oneof(fc.constantFrom(0, 2, '1', 1.0000001, null, [1]), anything).filter((v) => v !== 1), op: safeOp, args: anything }, { requiredKeys: ['kind', 'op'] })
+      .record(
+        { kind: fc.constant('outbox-request'), v: fc.oneof(fc.constantFrom(0, 2, '1', 1.0000001, null, [1]), anything).filter((v) => v !== 1), op: safeOp, args: anything },
+        { requiredKeys: ['kind', 'op'] },
+      )
       .map((data) => ({ what: 'wrong-version', data })),
     // Unknown operations.
-    fc.record({ kind: fc.constant('outbox-request'), v: fc.constant(1), op: unknownOp, args: anything }, { requiredKeys: ['kind', 'v'] }).map((data) => ({ what: 'unknown-op', data })),
+    fc
+      .record({ kind: fc.constant('outbox-request'), v: fc.constant(1), op: unknownOp, args: anything }, { requiredKeys: ['kind', 'v'] })
+      .map((data) => ({ what: 'unknown-op', data })),
     // Known operations with malformed arguments.
-    safeOp.chain((op) => fc.record({ kind: fc.constant('outbox-request'), v: fc.constant(1), op: fc.constant(op), args: args(op) }, { requiredKeys: ['kind', 'v', 'op'] })).map((data) => ({ what: 'malformed-args', data })),
+    safeOp
+      .chain((op) => fc.record({ kind: fc.constant('outbox-request'), v: fc.constant(1), op: fc.constant(op), args: args(op) }, { requiredKeys: ['kind', 'v', 'op'] }))
+      .map((data) => ({ what: 'malformed-args', data })),
   );
 }
 

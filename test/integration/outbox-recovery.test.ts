@@ -15,7 +15,6 @@ async function queueOffline(...paths: string[]): Promise<string[]> {
   return ids;
 }
 
-
 describe('crash safety', () => {
   it('a worker killed mid-replay leaves the entry in flight; when the lease lapses it is sent again with the same key', async () => {
     scope = await installWorker();

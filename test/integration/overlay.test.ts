@@ -106,7 +106,10 @@ describe('read-your-writes', () => {
     expect(await read('/api/todos')).toEqual({
       status: 200,
       pending: '3',
-      body: [{ ...milk, done: true, _pending: true }, { title: 'bread', done: false, id: local.id, _pending: true }],
+      body: [
+        { ...milk, done: true, _pending: true },
+        { title: 'bread', done: false, id: local.id, _pending: true },
+      ],
     });
     expect(await read(`/api/todos/${milk.id}`)).toMatchObject({ status: 200, pending: '1', body: { ...milk, done: true, _pending: true } });
     expect(await read(`/api/todos/${local.id}`)).toMatchObject({ status: 200, pending: '1', body: { title: 'bread', id: local.id } });
@@ -213,7 +216,10 @@ describe('read-your-writes', () => {
     net.behave(async (request) => {
       const url = new URL(request.url);
       const r = rest.handle({ method: request.method, url: url.pathname, headers: Object.fromEntries(request.headers), body: await request.text() });
-      return new HttpResponse(r.status === 204 ? null : r.body, { status: r.status, headers: { ...r.headers, ...(r.headers.etag && url.pathname.startsWith('/api/todos') ? { etag: `W/${r.headers.etag}` } : {}) } });
+      return new HttpResponse(r.status === 204 ? null : r.body, {
+        status: r.status,
+        headers: { ...r.headers, ...(r.headers.etag && url.pathname.startsWith('/api/todos') ? { etag: `W/${r.headers.etag}` } : {}) },
+      });
     });
     await read(`/api/todos/${item.id}`);
     await read(`/api/plain/${plain.id}`);
@@ -242,7 +248,9 @@ describe('read-your-writes', () => {
     wrap = false; // now a bare array: not the declared shape
     net.behave(async (request) => (request.method === 'GET' ? HttpResponse.json([w]) : new HttpResponse(null, { status: 503 })));
     expect(await read('/api/wrapped')).toMatchObject({ status: 200, pending: null, body: [w] });
-    net.behave(async (request) => (request.method === 'GET' ? new HttpResponse('<p>maintenance</p>', { headers: { 'content-type': 'text/html' } }) : new HttpResponse(null, { status: 503 })));
+    net.behave(async (request) =>
+      request.method === 'GET' ? new HttpResponse('<p>maintenance</p>', { headers: { 'content-type': 'text/html' } }) : new HttpResponse(null, { status: 503 }),
+    );
     expect(await read('/api/wrapped')).toMatchObject({ status: 200, pending: null, body: '<p>maintenance</p>' });
     expect(await read(`/api/wrapped/${w.id}`)).toMatchObject({ status: 200, body: '<p>maintenance</p>' });
     expect((await status(scope)).pending).toBe(1);
@@ -353,4 +361,3 @@ describe('conflicts', () => {
     expect(rest.items('newest')[0]).toMatchObject({ title: 'theirs' });
   });
 });
-

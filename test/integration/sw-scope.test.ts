@@ -41,8 +41,7 @@ function newScope(): ServiceWorkerScope {
   return scope;
 }
 
-const json = (body: unknown, headers: HeadersInit = {}) =>
-  new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json', ...headers } });
+const json = (body: unknown, headers: HeadersInit = {}) => new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json', ...headers } });
 
 describe('MemoryCacheStorage', () => {
   it('matches by URL without fragment, and ignores the query only when asked', async () => {
@@ -170,8 +169,15 @@ describe('the emulated global scope', () => {
 
     expect(sw).toBe(Reflect.get(globalThis, 'self'));
     expect(sw.location).toMatchObject({
-      href: SCRIPT_URL, origin: ORIGIN, protocol: 'http:', host: '127.0.0.1:8080',
-      hostname: '127.0.0.1', port: '8080', pathname: '/sw.js', search: '?manifest=/m.json', hash: '',
+      href: SCRIPT_URL,
+      origin: ORIGIN,
+      protocol: 'http:',
+      host: '127.0.0.1:8080',
+      hostname: '127.0.0.1',
+      port: '8080',
+      pathname: '/sw.js',
+      search: '?manifest=/m.json',
+      hash: '',
     });
     expect(String(sw.location)).toBe(SCRIPT_URL);
     expect(sw.registration.scope).toBe(`${ORIGIN}/`);
@@ -201,13 +207,17 @@ describe('the emulated global scope', () => {
 
   it('reports a fetch no listener answered as unhandled, untouched', async () => {
     let networkCalls = 0;
-    server.use(http.get(`${ORIGIN}/*`, () => {
-      networkCalls += 1;
-      return HttpResponse.text('network');
-    }));
+    server.use(
+      http.get(`${ORIGIN}/*`, () => {
+        networkCalls += 1;
+        return HttpResponse.text('network');
+      }),
+    );
     const worker = newScope();
     let seen: FetchEvent | undefined;
-    self.addEventListener('fetch', (event) => { seen = event; });
+    self.addEventListener('fetch', (event) => {
+      seen = event;
+    });
 
     const outcome = await worker.fetch('/api/x', { method: 'POST', body: 'payload' });
     expect(outcome).toMatchObject({ handled: false, response: undefined });
@@ -260,10 +270,16 @@ describe('the emulated global scope', () => {
       const first = new Promise((resolve) => setTimeout(resolve, 5));
       installEvent.waitUntil(first);
       // Still allowed: a promise is pending.
-      void first.then(() => installEvent.waitUntil(new Promise((resolve) => setTimeout(() => {
-        chained = true;
-        resolve(undefined);
-      }, 5))));
+      void first.then(() =>
+        installEvent.waitUntil(
+          new Promise((resolve) =>
+            setTimeout(() => {
+              chained = true;
+              resolve(undefined);
+            }, 5),
+          ),
+        ),
+      );
     });
 
     await worker.install();
@@ -344,9 +360,11 @@ describe('the emulated global scope', () => {
     const worker = newScope();
     const page = worker.clients.addWindow({ url: '/app' });
     self.addEventListener('message', (event) => {
-      event.waitUntil((async () => {
-        for (const client of await self.clients.matchAll()) client.postMessage({ echo: event.data });
-      })());
+      event.waitUntil(
+        (async () => {
+          for (const client of await self.clients.matchAll()) client.postMessage({ echo: event.data });
+        })(),
+      );
     });
 
     expect(await worker.message({ type: 'ping' }, page)).toEqual([]);
@@ -363,11 +381,13 @@ describe('the emulated global scope', () => {
     const worker = newScope();
     let stored = false;
     self.addEventListener('fetch', (event) => {
-      event.waitUntil((async () => {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        await (await caches.open('late')).put('/late', new Response('x'));
-        stored = true;
-      })());
+      event.waitUntil(
+        (async () => {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          await (await caches.open('late')).put('/late', new Response('x'));
+          stored = true;
+        })(),
+      );
     });
 
     const { done } = await worker.fetch('/x');
@@ -377,23 +397,18 @@ describe('the emulated global scope', () => {
   });
 });
 
-
 /** A small worker on the real Workbox, evaluated inside the scope. */
 async function workboxWorker(): Promise<void> {
   const { registerRoute } = await import('workbox-routing');
   const { NetworkFirst } = await import('workbox-strategies');
   const { ExpirationPlugin } = await import('workbox-expiration');
-  registerRoute(
-    ({ url }) => url.pathname.startsWith('/api/'),
-    new NetworkFirst({ cacheName: 'api', plugins: [new ExpirationPlugin({ maxEntries: 2 })] }),
-  );
+  registerRoute(({ url }) => url.pathname.startsWith('/api/'), new NetworkFirst({ cacheName: 'api', plugins: [new ExpirationPlugin({ maxEntries: 2 })] }));
 }
 
 describe('Workbox inside the scope', () => {
   it('caches with NetworkFirst, serves the cache when offline, evicts past maxEntries', async () => {
     let online = true;
-    server.use(http.get(`${ORIGIN}/api/items/:id`, ({ params }) =>
-      online ? HttpResponse.json({ id: params.id }) : HttpResponse.error()));
+    server.use(http.get(`${ORIGIN}/api/items/:id`, ({ params }) => (online ? HttpResponse.json({ id: params.id }) : HttpResponse.error())));
     // Distinct timestamps make ExpirationPlugin's least-recently-used order certain.
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(1_000_000);
@@ -425,20 +440,28 @@ describe('Workbox inside the scope', () => {
   it('runs CacheFirst, StaleWhileRevalidate and a NavigationRoute', async () => {
     const served: Record<string, number> = {};
     let version = 'v1';
-    const count = (path: string) => { served[path] = (served[path] ?? 0) + 1; };
+    const count = (path: string) => {
+      served[path] = (served[path] ?? 0) + 1;
+    };
     server.use(
-      http.get(`${ORIGIN}/static/app.js`, () => { count('static'); return HttpResponse.text('js'); }),
-      http.get(`${ORIGIN}/feed`, () => { count('feed'); return HttpResponse.text(version); }),
-      http.get(`${ORIGIN}/app`, () => { count('app'); return HttpResponse.html('<p>app</p>'); }),
+      http.get(`${ORIGIN}/static/app.js`, () => {
+        count('static');
+        return HttpResponse.text('js');
+      }),
+      http.get(`${ORIGIN}/feed`, () => {
+        count('feed');
+        return HttpResponse.text(version);
+      }),
+      http.get(`${ORIGIN}/app`, () => {
+        count('app');
+        return HttpResponse.html('<p>app</p>');
+      }),
     );
     const worker = (scope = await startWorker({ scriptUrl: SCRIPT_URL }, async () => {
       const { NavigationRoute, registerRoute } = await import('workbox-routing');
       const { CacheFirst, NetworkFirst, StaleWhileRevalidate } = await import('workbox-strategies');
       const { ExpirationPlugin } = await import('workbox-expiration');
-      registerRoute(
-        ({ url }) => url.pathname.startsWith('/static/'),
-        new CacheFirst({ cacheName: 'static', plugins: [new ExpirationPlugin({ maxAgeSeconds: 60 })] }),
-      );
+      registerRoute(({ url }) => url.pathname.startsWith('/static/'), new CacheFirst({ cacheName: 'static', plugins: [new ExpirationPlugin({ maxAgeSeconds: 60 })] }));
       registerRoute(({ url }) => url.pathname === '/feed', new StaleWhileRevalidate({ cacheName: 'feed' }));
       registerRoute(new NavigationRoute(new NetworkFirst({ cacheName: 'pages' })));
     }));
@@ -477,8 +500,7 @@ describe('Workbox inside the scope', () => {
 
   it('keeps caches and IndexedDB over a restart, with a fresh Workbox', async () => {
     let online = true;
-    server.use(http.get(`${ORIGIN}/api/items/:id`, ({ params }) =>
-      online ? HttpResponse.json({ id: params.id }) : HttpResponse.error()));
+    server.use(http.get(`${ORIGIN}/api/items/:id`, ({ params }) => (online ? HttpResponse.json({ id: params.id }) : HttpResponse.error())));
     const options = { scriptUrl: SCRIPT_URL, caches: new MemoryCacheStorage(), indexedDB: new IDBFactory() };
 
     const before = (scope = await startWorker(options, async () => {
@@ -520,11 +542,13 @@ function heldRoute(path: string): { arrived: Promise<void>; aborted: Promise<voi
   let arrive = () => {};
   let abort = () => {};
   const held = { arrived: new Promise<void>((resolve) => (arrive = resolve)), aborted: new Promise<void>((resolve) => (abort = resolve)) };
-  server.use(http.all(`${ORIGIN}${path}`, ({ request }) => {
-    request.signal.addEventListener('abort', abort);
-    arrive();
-    return new Promise<never>(() => {});
-  }));
+  server.use(
+    http.all(`${ORIGIN}${path}`, ({ request }) => {
+      request.signal.addEventListener('abort', abort);
+      arrive();
+      return new Promise<never>(() => {});
+    }),
+  );
   return held;
 }
 
@@ -568,10 +592,12 @@ describe('kill(): a browser stopping the worker abruptly', () => {
     const worker = newScope();
     let workerSaw: unknown;
     self.addEventListener('fetch', (event) => {
-      event.waitUntil(fetch('/slow').catch((error: unknown) => {
-        workerSaw = error;
-        throw error;
-      }));
+      event.waitUntil(
+        fetch('/slow').catch((error: unknown) => {
+          workerSaw = error;
+          throw error;
+        }),
+      );
       event.waitUntil(new Promise(() => {}));
     });
 
@@ -599,26 +625,28 @@ describe('kill(): a browser stopping the worker abruptly', () => {
     self.addEventListener('message', (event) => {
       setTimeout(() => (timerFired = true), 5);
       channel = new BroadcastChannel('sw-scope-test');
-      event.waitUntil(new Promise<void>((resolve, reject) => {
-        const open = indexedDB.open('kill-test', 1);
-        open.onupgradeneeded = () => open.result.createObjectStore('s');
-        open.onsuccess = () => {
-          db = open.result;
-          const transaction = db.transaction('s', 'readwrite');
-          transaction.onabort = () => reject(heard.push('abort'));
-          transaction.oncomplete = () => resolve(void heard.push('complete'));
-          const store = transaction.objectStore('s');
-          store.put('written', 'key');
-          // Keeps the transaction from committing until the worker is killed.
-          const spin = () => {
-            const get = store.get('key');
-            get.onsuccess = spin;
-            get.onerror = () => heard.push('request error');
+      event.waitUntil(
+        new Promise<void>((resolve, reject) => {
+          const open = indexedDB.open('kill-test', 1);
+          open.onupgradeneeded = () => open.result.createObjectStore('s');
+          open.onsuccess = () => {
+            db = open.result;
+            const transaction = db.transaction('s', 'readwrite');
+            transaction.onabort = () => reject(heard.push('abort'));
+            transaction.oncomplete = () => resolve(void heard.push('complete'));
+            const store = transaction.objectStore('s');
+            store.put('written', 'key');
+            // Keeps the transaction from committing until the worker is killed.
+            const spin = () => {
+              const get = store.get('key');
+              get.onsuccess = spin;
+              get.onerror = () => heard.push('request error');
+            };
+            spin();
+            writing();
           };
-          spin();
-          writing();
-        };
-      }));
+        }),
+      );
     });
 
     const done = worker.message('go');
@@ -707,7 +735,10 @@ describe('stopping an idle worker', () => {
     let outcome = 'running';
     self.addEventListener('message', (event) => {
       // Started outside waitUntil, as an unheld syncNow() is.
-      void fetch('/unheld').then(() => (outcome = 'answered'), (error: Error) => (outcome = error.name));
+      void fetch('/unheld').then(
+        () => (outcome = 'answered'),
+        (error: Error) => (outcome = error.name),
+      );
       event.waitUntil(held);
     });
 
@@ -764,10 +795,12 @@ describe('stopping an idle worker', () => {
 describe('two instances of one registration (startNextWorker)', () => {
   it('each has its own modules, listeners and location; they share the registration, caches and IndexedDB', async () => {
     let networkHits = 0;
-    server.use(http.get(`${ORIGIN}/api/items/:id`, ({ params }) => {
-      networkHits += 1;
-      return HttpResponse.json({ id: params.id });
-    }));
+    server.use(
+      http.get(`${ORIGIN}/api/items/:id`, ({ params }) => {
+        networkHits += 1;
+        return HttpResponse.json({ id: params.id });
+      }),
+    );
     const heard: string[] = [];
     const older = (scope = await startWorker({ scriptUrl: SCRIPT_URL }, async () => {
       await workboxWorker(); // NetworkFirst into the 'api' cache
@@ -775,13 +808,17 @@ describe('two instances of one registration (startNextWorker)', () => {
     }));
     await older.install();
     await older.activate();
-    const newer = (next = await startNextWorker(older, async () => {
-      // A fresh Workbox: its default router is not the older instance's.
-      const { registerRoute } = await import('workbox-routing');
-      const { CacheOnly } = await import('workbox-strategies');
-      registerRoute(({ url }) => url.pathname.startsWith('/api/'), new CacheOnly({ cacheName: 'api' }));
-      self.addEventListener('message', (event) => void heard.push(`newer ${new URL(self.location.href).search} ${String(event.data)}`));
-    }, { scriptUrl: `${SCRIPT_URL}&v=2` }));
+    const newer = (next = await startNextWorker(
+      older,
+      async () => {
+        // A fresh Workbox: its default router is not the older instance's.
+        const { registerRoute } = await import('workbox-routing');
+        const { CacheOnly } = await import('workbox-strategies');
+        registerRoute(({ url }) => url.pathname.startsWith('/api/'), new CacheOnly({ cacheName: 'api' }));
+        self.addEventListener('message', (event) => void heard.push(`newer ${new URL(self.location.href).search} ${String(event.data)}`));
+      },
+      { scriptUrl: `${SCRIPT_URL}&v=2` },
+    ));
 
     await older.message('a');
     await newer.message('b');
@@ -866,12 +903,18 @@ describe('opaque redirects', () => {
       notRedirected: await fetch('/plain', { redirect: 'manual' }),
     }));
 
-    for (const [name, url] of [['manual', '/moved'], ['fromRequest', '/moved'], ['temporary', '/temporary']] as const) {
+    for (const [name, url] of [
+      ['manual', '/moved'],
+      ['fromRequest', '/moved'],
+      ['temporary', '/temporary'],
+    ] as const) {
       const response = seen[name];
       expect(response, name).toBeInstanceOf(OpaqueRedirectResponse);
       expect(response, name).toBeInstanceOf(Response);
-      expect({ type: response.type, status: response.status, ok: response.ok, statusText: response.statusText, redirected: response.redirected, url: response.url, body: response.body }, name)
-        .toEqual({ type: 'opaqueredirect', status: 0, ok: false, statusText: '', redirected: false, url: `${ORIGIN}${url}`, body: null });
+      expect(
+        { type: response.type, status: response.status, ok: response.ok, statusText: response.statusText, redirected: response.redirected, url: response.url, body: response.body },
+        name,
+      ).toEqual({ type: 'opaqueredirect', status: 0, ok: false, statusText: '', redirected: false, url: `${ORIGIN}${url}`, body: null });
       expect([...response.headers], name).toEqual([]);
       expect(response.clone().type, name).toBe('opaqueredirect');
     }

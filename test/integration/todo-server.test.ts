@@ -505,7 +505,10 @@ describe('the todo example server across a restart', () => {
       await fetch(new URL('api/todos?done=true', loud.url));
       await fetch(new URL('api/todos/missing', loud.url), { method: 'DELETE' });
       for (let i = 0; i < 50 && !loud.stdout().includes('DELETE'); i++) await new Promise((r) => setTimeout(r, 20));
-      const lines = loud.stdout().split('\n').filter((line) => /^\d\d:\d\d:\d\d /.test(line));
+      const lines = loud
+        .stdout()
+        .split('\n')
+        .filter((line) => /^\d\d:\d\d:\d\d /.test(line));
       expect(lines.map((line) => line.slice(9))).toEqual(['GET /api/todos?done=true 200', 'DELETE /api/todos/missing 404']);
     } finally {
       await stopExample(loud);

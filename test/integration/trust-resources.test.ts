@@ -57,7 +57,12 @@ describe('the page always gets its 202 once the write is committed (defect 6)', 
     // Reading bodies for the optimistic answer fails; the write was already stored.
     const IDB = (globalThis as unknown as { IDBDatabase: typeof IDBDatabase }).IDBDatabase;
     const transaction = IDB.prototype.transaction;
-    vi.spyOn(IDB.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, stores: string | Iterable<string>, mode?: IDBTransactionMode, options?: IDBTransactionOptions) {
+    vi.spyOn(IDB.prototype, 'transaction').mockImplementation(function (
+      this: IDBDatabase,
+      stores: string | Iterable<string>,
+      mode?: IDBTransactionMode,
+      options?: IDBTransactionOptions,
+    ) {
       if (mode !== 'readwrite' && (typeof stores === 'string' ? [stores] : [...stores]).includes('bodies')) throw new DOMException('disk gone', 'UnknownError');
       return transaction.call(this, stores, mode, options);
     });
@@ -75,7 +80,7 @@ describe('a dead write retried after newer writes of its item went (defect 8)', 
     const first = (await send(scope, '/api/notes/1', { method: 'PUT', body: 'old' })).headers['x-outbox-queued']!;
     await send(scope, '/api/notes/1', { method: 'PUT', body: 'new' });
     net.online = true;
-    net.behave((request, attempt) => (attempt === 1 && writes().length === 0 ? new HttpResponse(null, { status: 400 }) : undefined));
+    net.behave((_request, attempt) => (attempt === 1 && writes().length === 0 ? new HttpResponse(null, { status: 400 }) : undefined));
     await syncNow(scope);
     expect(writes()).toHaveLength(2);
     expect((await entries(scope)).map((e) => e.state)).toEqual(['dead']);
@@ -187,9 +192,13 @@ describe('growth stays bounded (defect 17)', () => {
     vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 25 * 60 * 60 * 1000);
     await send(scope, '/api/notes/1', { body: 'x' }); // a delivered write ends a pass with nothing left: the flush prunes
     await syncNow(scope);
-    await until(async () => {
-      await (await scope.fetch(`/api/todos/${local}`)).done;
-      return net.received.some((r) => r.method === 'GET' && r.path === `/api/todos/${local}`);
-    }, 5000, 'the local id no longer maps to the server one');
+    await until(
+      async () => {
+        await (await scope.fetch(`/api/todos/${local}`)).done;
+        return net.received.some((r) => r.method === 'GET' && r.path === `/api/todos/${local}`);
+      },
+      5000,
+      'the local id no longer maps to the server one',
+    );
   });
 });

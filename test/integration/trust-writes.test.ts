@@ -89,7 +89,13 @@ describe('a redirect on replay (defect 3)', () => {
   it("a classic form post's 303 (Post/Redirect/Get) is its server's success: delivered", async () => {
     scope = await installWorker();
     net.online = false;
-    const form = await scope.fetch(`${ORIGIN}/api/notes/1`, { method: 'POST', mode: 'navigate', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1', referrer: `${ORIGIN}/notes` });
+    const form = await scope.fetch(`${ORIGIN}/api/notes/1`, {
+      method: 'POST',
+      mode: 'navigate',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'a=1',
+      referrer: `${ORIGIN}/notes`,
+    });
     expect(form.response!.status).toBe(303);
     net.online = true;
     net.behave(() => new HttpResponse(null, { status: 303, headers: { location: '/notes' } }));
@@ -160,7 +166,7 @@ describe('no spinning (defects 14, 15, 16)', () => {
     expect(writes()).toHaveLength(1);
   });
 
-  it("the TTL is checked for writes behind a parked head too: they expire on time", async () => {
+  it('the TTL is checked for writes behind a parked head too: they expire on time', async () => {
     scope = await installWorker();
     await queueOffline('/api/short/1');
     await queueOffline('/api/short/1');
@@ -199,7 +205,7 @@ describe('no spinning (defects 14, 15, 16)', () => {
 });
 
 describe('credentials (defect 18)', () => {
-  it('Authorization is not stored; a replay borrows the app\'s latest, and waits as auth until there is one', async () => {
+  it("Authorization is not stored; a replay borrows the app's latest, and waits as auth until there is one", async () => {
     scope = await installWorker();
     await queueOffline('/api/notes/1', { headers: { authorization: 'Bearer old' } });
     // A restarted worker knows no credentials.
@@ -271,7 +277,12 @@ describe('a pass in which one group fails (defect 11)', () => {
     const IDB = (globalThis as unknown as { IDBDatabase: typeof IDBDatabase }).IDBDatabase;
     const transaction = IDB.prototype.transaction;
     let claims = 0;
-    vi.spyOn(IDB.prototype, 'transaction').mockImplementation(function (this: IDBDatabase, stores: string | Iterable<string>, mode?: IDBTransactionMode, options?: IDBTransactionOptions) {
+    vi.spyOn(IDB.prototype, 'transaction').mockImplementation(function (
+      this: IDBDatabase,
+      stores: string | Iterable<string>,
+      mode?: IDBTransactionMode,
+      options?: IDBTransactionOptions,
+    ) {
       const names = typeof stores === 'string' ? [stores] : [...stores];
       if (mode === 'readwrite' && names.length === 2 && names.includes('bodies') && ++claims === 2) throw new DOMException('disk hiccup', 'UnknownError');
       return transaction.call(this, stores, mode, options);
@@ -304,7 +315,7 @@ describe('guards the mutation read of issue 9 asked for', () => {
     expect(keys[1]).toBe(keys[0]);
   });
 
-  it('a dead write does not stay its group\'s head: a newer write queued behind it in a later pass is sent', async () => {
+  it("a dead write does not stay its group's head: a newer write queued behind it in a later pass is sent", async () => {
     scope = await installWorker();
     await queueOffline('/api/notes/1', { body: 'bad' });
     net.behave(() => new HttpResponse(null, { status: 400 }));

@@ -179,7 +179,10 @@ describe('strategies', () => {
     const network = gate();
     server.use(http.get(`${ORIGIN}/api/live`, async () => (await network.opened, HttpResponse.json({}))));
     // Workbox's NetworkOnly gives up after networkTimeoutSeconds with its no-response error, the gate still shut.
-    await expect(scope!.fetch(`${ORIGIN}/api/live`)).rejects.toMatchObject({ name: 'no-response', details: { error: { message: 'Timed out the network response after 0.2 seconds.' } } });
+    await expect(scope!.fetch(`${ORIGIN}/api/live`)).rejects.toMatchObject({
+      name: 'no-response',
+      details: { error: { message: 'Timed out the network response after 0.2 seconds.' } },
+    });
     network.open();
   });
 });

@@ -56,11 +56,9 @@ export function waitForActiveWorker(page: BrowserPage, ms = 30_000): Promise<str
 }
 
 /** The script URL of the worker controlling the page, or null. */
-export const controllerUrl = (page: BrowserPage): Promise<string | null> =>
-  page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? null);
+export const controllerUrl = (page: BrowserPage): Promise<string | null> => page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? null);
 
-export const pageConsole = (page: BrowserPage): Promise<string[]> =>
-  page.evaluate(() => (window as unknown as { __console: string[] }).__console);
+export const pageConsole = (page: BrowserPage): Promise<string[]> => page.evaluate(() => (window as unknown as { __console: string[] }).__console);
 
 /** Polls the page's console until a line contains `text`. */
 export async function waitForConsole(page: BrowserPage, text: string, ms = 30_000): Promise<string> {

@@ -63,11 +63,18 @@ function toRequest(input: RequestInfo | URL): Request {
 }
 
 function varyFields(headers: Headers | ReadonlyArray<[string, string]>): string[] {
-  const value = headers instanceof Headers
-    ? headers.get('vary')
-    : headers.filter(([name]) => name.toLowerCase() === 'vary').map(([, v]) => v).join(',');
+  const value =
+    headers instanceof Headers
+      ? headers.get('vary')
+      : headers
+          .filter(([name]) => name.toLowerCase() === 'vary')
+          .map(([, v]) => v)
+          .join(',');
   if (!value) return [];
-  return value.split(',').map((field) => field.trim().toLowerCase()).filter(Boolean);
+  return value
+    .split(',')
+    .map((field) => field.trim().toLowerCase())
+    .filter(Boolean);
 }
 
 function comparableUrl(url: string, ignoreSearch: boolean): string {

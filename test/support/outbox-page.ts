@@ -9,10 +9,7 @@ import type { RecordedRequest, Reply, TestServer } from './test-server.js';
 
 /** PAGE_HTML plus a classic HTML form that posts to `action`. */
 export const formPage = (action: string) =>
-  PAGE_HTML.replace(
-    '</body>',
-    `<form id="note-form" method="post" action="${action}"><input name="title" value="from a form"><input name="seq" value="0"></form></body>`,
-  );
+  PAGE_HTML.replace('</body>', `<form id="note-form" method="post" action="${action}"><input name="title" value="from a form"><input name="seq" value="0"></form></body>`);
 
 export interface PageWrite {
   url: string;
@@ -86,7 +83,11 @@ export function outboxCall<T>(page: BrowserPage, method: 'status' | 'entries' | 
 }
 
 /** Serves a write API on each path: 201 JSON for fetch/XHR, 303 back to "/" for a form; `answer` may override. */
-export function serveWrites(server: TestServer, paths: string[], answer?: (request: RecordedRequest, attempt: number) => { status?: number; body?: string } | undefined | Promise<{ status?: number; body?: string } | undefined>): void {
+export function serveWrites(
+  server: TestServer,
+  paths: string[],
+  answer?: (request: RecordedRequest, attempt: number) => { status?: number; body?: string } | undefined | Promise<{ status?: number; body?: string } | undefined>,
+): void {
   const attempts = new Map<string, number>();
   for (const path of paths) {
     server.on('POST', path, async (request): Promise<Reply> => {

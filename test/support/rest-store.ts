@@ -115,7 +115,10 @@ export function createRestStore(options: { clock?: () => number; onChange?: (cha
     /** Changes an item as another client would (a new version, a new ETag), at `at` (default now). */
     edit(name: string, id: number | string, patch: Record<string, unknown>, at = clock()): void {
       const s = collection(name).get(String(id))!;
-      collection(name).set(String(id), { item: { ...(mergePatch(s.item, patch) as object), updatedAt: new Date(at).toISOString() } as Record<string, unknown>, version: s.version + 1 });
+      collection(name).set(String(id), {
+        item: { ...(mergePatch(s.item, patch) as object), updatedAt: new Date(at).toISOString() } as Record<string, unknown>,
+        version: s.version + 1,
+      });
       options.onChange?.({ resource: name, id: String(id), type: 'updated', version: s.version + 1 });
     },
     items: (name: string) => [...collection(name).values()].map((s) => s.item),

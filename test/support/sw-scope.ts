@@ -121,7 +121,10 @@ export class EmulatedExtendableEvent extends Event implements ExtendableEvent {
     lifetime.pending += 1;
     // The spec releases in a microtask, so waitUntil from a .then() of the
     // last pending promise is still allowed.
-    const release = () => queueMicrotask(() => { lifetime.pending -= 1; });
+    const release = () =>
+      queueMicrotask(() => {
+        lifetime.pending -= 1;
+      });
     extension.then(release, release);
     lifetime.promises.push(extension);
   }
@@ -134,7 +137,7 @@ export class EmulatedExtendableEvent extends Event implements ExtendableEvent {
 async function lifetimeSettled(event: EmulatedExtendableEvent): Promise<unknown[]> {
   const { promises } = lifetimeOf(event);
   const reasons: unknown[] = [];
-  for (let seen = 0; seen < promises.length;) {
+  for (let seen = 0; seen < promises.length; ) {
     const batch = promises.slice(seen);
     seen = promises.length;
     for (const result of await Promise.allSettled(batch)) {
@@ -182,7 +185,11 @@ export class EmulatedFetchEvent extends EmulatedExtendableEvent implements Fetch
     this.handled = new Promise<undefined>((resolve, reject) => {
       this.#settleHandled = (outcome) => {
         if (!outcome) resolve(undefined);
-        else outcome.then(() => resolve(undefined), () => reject(new DOMException('respondWith failed', 'NetworkError')));
+        else
+          outcome.then(
+            () => resolve(undefined),
+            () => reject(new DOMException('respondWith failed', 'NetworkError')),
+          );
       };
     });
     this.handled.catch(() => {});
@@ -273,9 +280,7 @@ export class EmulatedRequest extends Request {
     const realMode = navigate ? 'same-origin' : mode;
     super(input, realMode === undefined ? rest : { ...rest, mode: realMode });
     this.#mode = mode ?? (input instanceof Request ? input.mode : undefined);
-    this.#destination = destination
-      ?? (input instanceof Request && input.destination ? input.destination : undefined)
-      ?? (navigate ? 'document' : undefined);
+    this.#destination = destination ?? (input instanceof Request && input.destination ? input.destination : undefined) ?? (navigate ? 'document' : undefined);
     if (navigate && !this.headers.has('accept')) this.headers.set('accept', NAVIGATION_ACCEPT);
   }
 
@@ -302,16 +307,36 @@ export class EmulatedWorkerLocation {
     this.#url = new URL(href);
   }
 
-  get href(): string { return this.#url.href; }
-  get origin(): string { return this.#url.origin; }
-  get protocol(): string { return this.#url.protocol; }
-  get host(): string { return this.#url.host; }
-  get hostname(): string { return this.#url.hostname; }
-  get port(): string { return this.#url.port; }
-  get pathname(): string { return this.#url.pathname; }
-  get search(): string { return this.#url.search; }
-  get hash(): string { return this.#url.hash; }
-  toString(): string { return this.#url.href; }
+  get href(): string {
+    return this.#url.href;
+  }
+  get origin(): string {
+    return this.#url.origin;
+  }
+  get protocol(): string {
+    return this.#url.protocol;
+  }
+  get host(): string {
+    return this.#url.host;
+  }
+  get hostname(): string {
+    return this.#url.hostname;
+  }
+  get port(): string {
+    return this.#url.port;
+  }
+  get pathname(): string {
+    return this.#url.pathname;
+  }
+  get search(): string {
+    return this.#url.search;
+  }
+  get hash(): string {
+    return this.#url.hash;
+  }
+  toString(): string {
+    return this.#url.href;
+  }
 }
 
 export interface WindowClientInit {
@@ -631,13 +656,27 @@ export class OpaqueRedirectResponse extends Response {
     this.#url = url;
   }
 
-  override get type(): ResponseType { return 'opaqueredirect'; }
-  override get status(): number { return 0; }
-  override get ok(): boolean { return false; }
-  override get statusText(): string { return ''; }
-  override get url(): string { return this.#url; }
-  override get redirected(): boolean { return false; }
-  override clone(): Response { return new OpaqueRedirectResponse(this.#url); }
+  override get type(): ResponseType {
+    return 'opaqueredirect';
+  }
+  override get status(): number {
+    return 0;
+  }
+  override get ok(): boolean {
+    return false;
+  }
+  override get statusText(): string {
+    return '';
+  }
+  override get url(): string {
+    return this.#url;
+  }
+  override get redirected(): boolean {
+    return false;
+  }
+  override clone(): Response {
+    return new OpaqueRedirectResponse(this.#url);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -861,7 +900,9 @@ function installGlobals(env: Environment): void {
   patch.set(CALLER_GUARD, () => {
     if (callerStopped()) throw invalidState('Cache Storage: the service worker was stopped');
   });
-  patch.set('skipWaiting', async (): Promise<void> => { me().skipWaitingCalls += 1; });
+  patch.set('skipWaiting', async (): Promise<void> => {
+    me().skipWaitingCalls += 1;
+  });
   patch.set('addEventListener', (...args: Parameters<EventTarget['addEventListener']>) => {
     const instance = me();
     if (instance.running) instance.target.addEventListener(...args);
@@ -1121,8 +1162,8 @@ function scopeOf(instance: WorkerInstance): ServiceWorkerScope {
       const navigate = request.mode === 'navigate';
       const event = new EmulatedFetchEvent('fetch', {
         request,
-        clientId: navigate ? '' : clientId ?? '',
-        resultingClientId: navigate ? resultingClientId ?? crypto.randomUUID() : '',
+        clientId: navigate ? '' : (clientId ?? ''),
+        resultingClientId: navigate ? (resultingClientId ?? crypto.randomUUID()) : '',
       });
       const done = instance.dispatch(event);
       dispatchFinished(event);
@@ -1145,11 +1186,13 @@ function scopeOf(instance: WorkerInstance): ServiceWorkerScope {
     },
 
     async message(data, source = null) {
-      return instance.dispatch(new EmulatedMessageEvent('message', {
-        data: structuredClone(data),
-        origin: source ? new URL(source.url).origin : '',
-        source,
-      }));
+      return instance.dispatch(
+        new EmulatedMessageEvent('message', {
+          data: structuredClone(data),
+          origin: source ? new URL(source.url).origin : '',
+          source,
+        }),
+      );
     },
 
     async ask(data, timeoutMs = 5000, source = env.asker) {
@@ -1171,12 +1214,14 @@ function scopeOf(instance: WorkerInstance): ServiceWorkerScope {
           reject(stoppedError(`the worker was stopped before it answered ${JSON.stringify(data)}`));
         });
       });
-      void instance.dispatch(new EmulatedMessageEvent('message', {
-        data: structuredClone(data),
-        origin: source ? new URL(source.url).origin : '',
-        source,
-        ports: [port2],
-      }));
+      void instance.dispatch(
+        new EmulatedMessageEvent('message', {
+          data: structuredClone(data),
+          origin: source ? new URL(source.url).origin : '',
+          source,
+          ports: [port2],
+        }),
+      );
       return reply;
     },
 
@@ -1217,10 +1262,7 @@ async function evaluate(instance: WorkerInstance, importWorker: () => Promise<un
  * their top-level code again), installs the scope, then calls importWorker,
  * e.g. `() => import('../../sw/sw.ts')`. No lifecycle event is dispatched.
  */
-export function startWorker(
-  options: ScopeOptions,
-  importWorker: () => Promise<unknown>,
-): Promise<ServiceWorkerScope> {
+export function startWorker(options: ScopeOptions, importWorker: () => Promise<unknown>): Promise<ServiceWorkerScope> {
   const env = newEnvironment(options);
   return evaluate(env.instances[0]!, importWorker);
 }
@@ -1241,11 +1283,7 @@ export function createServiceWorkerScope(options: ScopeOptions): ServiceWorkerSc
  * another instance of the registration still runs (startNextWorker), the
  * new instance joins it, with the same ServiceWorker object.
  */
-export async function restartWorker(
-  previous: ServiceWorkerScope,
-  importWorker: () => Promise<unknown>,
-  options: { stop?: StopMode } = {},
-): Promise<ServiceWorkerScope> {
+export async function restartWorker(previous: ServiceWorkerScope, importWorker: () => Promise<unknown>, options: { stop?: StopMode } = {}): Promise<ServiceWorkerScope> {
   const old = instanceOf(previous);
   const { env } = old;
   await previous.teardown(options.stop);
@@ -1254,13 +1292,16 @@ export async function restartWorker(
     env.instances.push(instance);
     return evaluate(instance, importWorker);
   }
-  return startWorker({
-    ...env.options,
-    scriptUrl: previous.scriptUrl,
-    caches: previous.caches,
-    indexedDB: previous.indexedDB,
-    activated: previous.worker.state === 'activated',
-  }, importWorker);
+  return startWorker(
+    {
+      ...env.options,
+      scriptUrl: previous.scriptUrl,
+      caches: previous.caches,
+      indexedDB: previous.indexedDB,
+      activated: previous.worker.state === 'activated',
+    },
+    importWorker,
+  );
 }
 
 /**

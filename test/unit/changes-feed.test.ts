@@ -87,7 +87,9 @@ describe('followChanges', () => {
     source.send('not json');
     expect(t.delivered).toEqual([]);
     await vi.advanceTimersByTimeAsync(0);
-    expect(t.delivered).toEqual([[{ resource: 'todos', id: '0', type: 'updated' }, { resource: 'todos', id: '1', type: 'updated' }, { resource: 'todos', id: '2', type: 'updated' }, 'not json']]);
+    expect(t.delivered).toEqual([
+      [{ resource: 'todos', id: '0', type: 'updated' }, { resource: 'todos', id: '1', type: 'updated' }, { resource: 'todos', id: '2', type: 'updated' }, 'not json'],
+    ]);
   });
 
   it('sends one batch at a time: what arrives while the worker takes one goes in the next', async () => {

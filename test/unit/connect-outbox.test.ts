@@ -97,7 +97,9 @@ describe('connectOutbox requests', () => {
 
   it("rejects with the worker's code and message when it answers ok: false", async () => {
     fakeNavigator({ controller: fakeWorker(() => ({ ok: false, error: { code: 'no-such-entry', message: 'no entry e9; it may have been replayed' } })) });
-    const error: unknown = await connect().retry('e9').catch((e: unknown) => e);
+    const error: unknown = await connect()
+      .retry('e9')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OutboxClientError);
     expect(error).toMatchObject({ name: 'OutboxClientError', code: 'no-such-entry', message: 'no entry e9; it may have been replayed' });
   });
@@ -105,7 +107,9 @@ describe('connectOutbox requests', () => {
   it('rejects with worker-timeout when the worker never answers, and closes the channel', async () => {
     const worker = fakeWorker(() => undefined);
     fakeNavigator({ controller: worker });
-    const error: unknown = await connect(50).syncNow().catch((e: unknown) => e);
+    const error: unknown = await connect(50)
+      .syncNow()
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'worker-timeout' });
     expect((error as Error).message).toContain('sync-now: the service worker did not answer within 50 ms');
     await worker.closed;
@@ -122,7 +126,9 @@ describe('connectOutbox requests', () => {
     const worker = fakeWorker();
     let ready = (_: { active: FakeWorker }) => {};
     fakeNavigator({ ready: new Promise((resolve) => (ready = resolve)) });
-    const error: unknown = await connect(30).entries().catch((e: unknown) => e);
+    const error: unknown = await connect(30)
+      .entries()
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'worker-timeout' });
     expect((error as Error).message).toMatch(/^offline-outbox: entries: the service worker did not answer within 30 ms: none is active for this page\./);
     ready({ active: worker });
@@ -137,12 +143,16 @@ describe('connectOutbox requests', () => {
     fakeNavigator({ serviceWorker: false });
     vi.stubGlobal('window', { isSecureContext: false });
     vi.stubGlobal('location', new URL(`${ORIGIN.replace('https', 'http')}/page`));
-    const insecure: unknown = await connect().status().catch((e: unknown) => e);
+    const insecure: unknown = await connect()
+      .status()
+      .catch((e: unknown) => e);
     expect(insecure).toMatchObject({ code: 'no-service-worker' });
     expect((insecure as Error).message).toContain('http://app.example is not a secure origin; serve the app over HTTPS');
 
     vi.stubGlobal('window', { isSecureContext: true });
-    const unsupported: unknown = await connect().status().catch((e: unknown) => e);
+    const unsupported: unknown = await connect()
+      .status()
+      .catch((e: unknown) => e);
     expect((unsupported as Error).message).toContain('this browser has no service workers');
   });
 });
@@ -171,12 +181,27 @@ describe('connectOutbox events', () => {
   const queued: OutboxEvent<'queued'> = {
     type: 'queued',
     v: 1,
-    entry: { id: 'e1', key: 'k1', group: 'todos', priority: 0, method: 'POST', url: `${ORIGIN}/api/todos`, state: 'pending', createdAt: 1, attempts: 0, nextAttemptAt: 1, bodyBytes: 12 },
+    entry: {
+      id: 'e1',
+      key: 'k1',
+      group: 'todos',
+      priority: 0,
+      method: 'POST',
+      url: `${ORIGIN}/api/todos`,
+      state: 'pending',
+      createdAt: 1,
+      attempts: 0,
+      nextAttemptAt: 1,
+      bodyBytes: 12,
+    },
   };
   const syncEnd: OutboxEvent<'sync-end'> = { type: 'sync-end', v: 1, done: 1, remaining: 0 };
 
   /** Resolves at the first event of the type; the channel keeps order, so earlier events have arrived. */
-  const next = (client: OutboxClient, type: 'sync-end') => new Promise<void>((resolve) => { const off = client.on(type, () => (off(), resolve())); });
+  const next = (client: OutboxClient, type: 'sync-end') =>
+    new Promise<void>((resolve) => {
+      const off = client.on(type, () => (off(), resolve()));
+    });
 
   it('delivers events to typed and catch-all listeners, filtered by type and version', async () => {
     const client = connect();
@@ -258,7 +283,19 @@ describe('register.js', () => {
     // register-outbox's install-failure channel would outlive the test.
     vi.stubGlobal('BroadcastChannel', undefined);
     vi.stubGlobal('fetch', async () => new Response('{"version":1}'));
-    vi.stubGlobal('navigator', worker ? { serviceWorker: { controller: worker, ready: Promise.resolve({ active: worker }), register: async () => ({ scope: `${ORIGIN}/` }), getRegistration: async () => undefined } } : {});
+    vi.stubGlobal(
+      'navigator',
+      worker
+        ? {
+            serviceWorker: {
+              controller: worker,
+              ready: Promise.resolve({ active: worker }),
+              register: async () => ({ scope: `${ORIGIN}/` }),
+              getRegistration: async () => undefined,
+            },
+          }
+        : {},
+    );
     vi.spyOn(console, 'warn').mockImplementation(() => {});
     vi.spyOn(console, 'debug').mockImplementation((...args) => void page.debug.push(args));
     vi.resetModules();

@@ -33,9 +33,20 @@ function isNotice(value: unknown): boolean {
   const nonEmpty = (v: unknown, max: number) => typeof v === 'string' && v.length >= 1 && v.length <= max;
   const idOk =
     Number.isSafeInteger(id) ||
-    (nonEmpty(id, 1024) && id !== '.' && id !== '..' && urlSafe(id as string) && ![...(id as string)].some((c) => c === '/' || c === '\\' || c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f)));
+    (nonEmpty(id, 1024) &&
+      id !== '.' &&
+      id !== '..' &&
+      urlSafe(id as string) &&
+      ![...(id as string)].some((c) => c === '/' || c === '\\' || c.charCodeAt(0) < 0x20 || (c.charCodeAt(0) >= 0x7f && c.charCodeAt(0) <= 0x9f)));
   const versionOk = version === undefined || nonEmpty(version, 256) || (Number.isSafeInteger(version) && (version as number) >= 0);
-  return nonEmpty(resource, 1024) && known(resource as string) && idOk && TYPES.includes(type as string) && versionOk && (cursor === undefined || (nonEmpty(cursor, 1024) && urlSafe(cursor as string)));
+  return (
+    nonEmpty(resource, 1024) &&
+    known(resource as string) &&
+    idOk &&
+    TYPES.includes(type as string) &&
+    versionOk &&
+    (cursor === undefined || (nonEmpty(cursor, 1024) && urlSafe(cursor as string)))
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -44,14 +55,24 @@ function isNotice(value: unknown): boolean {
 const controls = fc.constantFrom('\u0000', '\u0009', '\n', '\r', '\u001b', '\u001f', '\u007f', '\u0080', '\u0085', '\u009f');
 const idString = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).filter((s) => isNotice({ resource: 'todos', id: s, type: 'created' }));
 const validId = fc.oneof(idString, fc.maxSafeInteger(), fc.maxSafeNat(), fc.uuid(), fc.constantFrom('...', '.a', 'a..b', '%2e%2e', '%2F', 'x'.repeat(1024)));
-const validVersion = fc.oneof(fc.maxSafeNat(), fc.string({ minLength: 1, maxLength: 256 }), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.constant(Number.MAX_SAFE_INTEGER));
+const validVersion = fc.oneof(
+  fc.maxSafeNat(),
+  fc.string({ minLength: 1, maxLength: 256 }),
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+  fc.constant(Number.MAX_SAFE_INTEGER),
+);
 const validCursor = fc.oneof(fc.string({ minLength: 1, maxLength: 1024 }), fc.base64String({ minLength: 4, maxLength: 64 }));
 
 const badId = fc.oneof(
   fc.constantFrom('', '.', '..', '/', '\\', '../x', 'a/b', '..\\x', 'x'.repeat(1025), 1.5, -0.5, 2 ** 53, -(2 ** 53), Number.NaN, Infinity, null, true, [], {}, ['1']),
   fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom('/', '\\'), fc.string({ maxLength: 10 })).map(([a, s, b]) => a + s + b),
   fc.tuple(fc.string({ maxLength: 10 }), controls, fc.string({ maxLength: 10 })).map(([a, c, b]) => a + c + b),
-  fc.tuple(fc.string({ maxLength: 10 }), fc.integer({ min: 0xd800, max: 0xdfff }).map((u) => String.fromCharCode(u))).map(([a, s]) => a + s),
+  fc
+    .tuple(
+      fc.string({ maxLength: 10 }),
+      fc.integer({ min: 0xd800, max: 0xdfff }).map((u) => String.fromCharCode(u)),
+    )
+    .map(([a, s]) => a + s),
   fc.double().filter((n) => !Number.isSafeInteger(n)),
 );
 const badVersion = fc.oneof(
@@ -60,8 +81,14 @@ const badVersion = fc.oneof(
   fc.integer({ max: -1 }),
   fc.string({ minLength: 257, maxLength: 300 }),
 );
-const badType = fc.oneof(fc.constantFrom('Created', 'UPDATED', 'delete', 'patched', 'create', ' updated', '', null, 1), fc.string().filter((t) => !TYPES.includes(t)));
-const badResource = fc.oneof(fc.constantFrom('Todos', 'todo', '', '__proto__', 'constructor', 'toString', null, 7, ['todos']), fc.string().filter((r) => !known(r)));
+const badType = fc.oneof(
+  fc.constantFrom('Created', 'UPDATED', 'delete', 'patched', 'create', ' updated', '', null, 1),
+  fc.string().filter((t) => !TYPES.includes(t)),
+);
+const badResource = fc.oneof(
+  fc.constantFrom('Todos', 'todo', '', '__proto__', 'constructor', 'toString', null, 7, ['todos']),
+  fc.string().filter((r) => !known(r)),
+);
 const badCursor = fc.constantFrom('', 5, null, true, [], {}, 'c'.repeat(1025), 'c-\ud800');
 
 const validNotice = fc.record(
@@ -92,7 +119,16 @@ const nearNotice = fc.record(
   { requiredKeys: [] },
 );
 
-const anything = fc.anything({ withBoxedValues: true, withMap: true, withSet: true, withDate: true, withTypedArray: true, withNullPrototype: true, withBigInt: true, withSparseArray: true });
+const anything = fc.anything({
+  withBoxedValues: true,
+  withMap: true,
+  withSet: true,
+  withDate: true,
+  withTypedArray: true,
+  withNullPrototype: true,
+  withBigInt: true,
+  withSparseArray: true,
+});
 
 // ---------------------------------------------------------------------------
 

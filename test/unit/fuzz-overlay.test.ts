@@ -66,7 +66,10 @@ const baseList = (s: Shape) =>
   fc
     .tuple(
       fc.shuffledSubarray(IDS).chain((ids) => fc.tuple(...ids.map((id) => item(s, id)))),
-      fc.array(fc.tuple(fields(json), fc.boolean()).map(([f, nullId]) => (nullId ? define(f, s.idField, null) : f)), { maxLength: 2 }),
+      fc.array(
+        fc.tuple(fields(json), fc.boolean()).map(([f, nullId]) => (nullId ? define(f, s.idField, null) : f)),
+        { maxLength: 2 },
+      ),
       fc.nat(),
     )
     .map(([withIds, without, at]) => {
@@ -82,9 +85,17 @@ const write = (s: Shape): fc.Arbitrary<LocalWrite> =>
       fc
         .tuple(fc.constantFrom('POST', 'PUT'), fields(json), fc.option(idValue(id), { nil: undefined }))
         .map(([method, body, idv]) => ({ method, id, body: idv === undefined ? body : define({ ...body }, s.idField, idv) })),
-      fc.record({ method: fc.constantFrom('POST', 'PUT'), id: fc.constant(id), body: fc.oneof(fc.constant(undefined), fc.constant(null), fc.array(json, { maxLength: 2 }), fc.string(), fc.integer()) }),
+      fc.record({
+        method: fc.constantFrom('POST', 'PUT'),
+        id: fc.constant(id),
+        body: fc.oneof(fc.constant(undefined), fc.constant(null), fc.array(json, { maxLength: 2 }), fc.string(), fc.integer()),
+      }),
       fc.record({ method: fc.constant('PATCH'), id: fc.constant(id), body: fields(patchValue) }),
-      fc.record({ method: fc.constant('PATCH'), id: fc.constant(id), body: fc.oneof(fc.constant(undefined), fc.constant(null), fc.array(json, { maxLength: 2 }), fc.string(), fc.boolean()) }),
+      fc.record({
+        method: fc.constant('PATCH'),
+        id: fc.constant(id),
+        body: fc.oneof(fc.constant(undefined), fc.constant(null), fc.array(json, { maxLength: 2 }), fc.string(), fc.boolean()),
+      }),
       fc.record({ method: fc.constant('DELETE'), id: fc.constant(id), body: fc.oneof(fc.constant(undefined), json) }),
     ),
   );
@@ -196,14 +207,19 @@ describe('the overlay algebra, on generated collections and writes', () => {
         const wrapped = base && deepFreeze(wrap(base, s.itemsPath!, { total: base.length }));
         overlayCollection(base, writes, bare(s));
         overlayCollection(wrapped, writes, s);
-        overlayItem(base?.find((x) => idOf(x, s.idField) === id), id, writes, s);
+        overlayItem(
+          base?.find((x) => idOf(x, s.idField) === id),
+          id,
+          writes,
+          s,
+        );
         expect({ base, writes }).toEqual(before);
       }),
       RUNS,
     );
   });
 
-  it('a collection wrapped at itemsPath gives the same items as the bare array, in place, the wrapper\'s other fields kept', () => {
+  it("a collection wrapped at itemsPath gives the same items as the bare array, in place, the wrapper's other fields kept", () => {
     fc.assert(
       fc.property(scenario, fc.dictionary(fc.string(), json, { maxKeys: 3 }), ({ shape: s, base, writes }, extra) => {
         const path = s.itemsPath!;

@@ -32,7 +32,19 @@ const FIELDS: Record<Kind, readonly string[]> = {
   manifest: ['version', 'routes', 'resources', 'changes', 'precache', 'workboxQueues', '$schema'],
   route: ['match', 'origin', 'methods', 'cache', 'queue', 'resource'],
   cache: ['strategy', 'networkTimeoutSeconds', 'maxEntries', 'maxAgeSeconds', 'statuses', 'private', 'name'],
-  queue: ['priority', 'maxAttempts', 'ttlSeconds', 'networkTimeoutSeconds', 'conflict', 'detect', 'retryStatuses', 'conflictStatuses', 'redactHeaders', 'storeCredentials', 'maxBodyBytes'],
+  queue: [
+    'priority',
+    'maxAttempts',
+    'ttlSeconds',
+    'networkTimeoutSeconds',
+    'conflict',
+    'detect',
+    'retryStatuses',
+    'conflictStatuses',
+    'redactHeaders',
+    'storeCredentials',
+    'maxBodyBytes',
+  ],
   resource: ['collection', 'item', 'idField', 'itemsPath', 'ids', 'updatedAtField', 'pendingField'],
   changes: ['stream', 'websocket', 'since'],
 };
@@ -60,14 +72,21 @@ const MAY_BE_EMPTY = ['precache', 'workboxQueues'];
 const COUNTS = ['maxEntries', 'maxAgeSeconds', 'maxAttempts', 'ttlSeconds', 'maxBodyBytes'];
 const STATUS_LISTS = ['statuses', 'retryStatuses', 'conflictStatuses'];
 
-
 // ---------------------------------------------------------------------------
 // Valid manifests.
 
 const word = fc.stringMatching(/^[a-z][a-z0-9-]{0,7}$/);
 const literal = fc.array(word, { minLength: 1, maxLength: 3 }).map((s) => `/${s.join('/')}`);
-const itemPattern = fc.tuple(literal, fc.constantFrom('id', 'key', 'slug_1', '$id'), fc.option(word, { nil: undefined })).map(([p, name, tail]) => `${p}/:${name}${tail ? `/${tail}` : ''}`);
-const matchPattern = fc.oneof(literal, itemPattern, literal.map((p) => `${p}/*`), literal.map((p) => `${p}/:id?`), fc.constant('/'));
+const itemPattern = fc
+  .tuple(literal, fc.constantFrom('id', 'key', 'slug_1', '$id'), fc.option(word, { nil: undefined }))
+  .map(([p, name, tail]) => `${p}/:${name}${tail ? `/${tail}` : ''}`);
+const matchPattern = fc.oneof(
+  literal,
+  itemPattern,
+  literal.map((p) => `${p}/*`),
+  literal.map((p) => `${p}/:id?`),
+  fc.constant('/'),
+);
 const host = fc.tuple(fc.array(word, { minLength: 1, maxLength: 2 }), fc.constantFrom('com', 'org', 'example', 'dev')).map(([labels, tld]) => [...labels, tld].join('.'));
 const origin = fc
   .tuple(fc.constantFrom('https', 'http'), host, fc.option(fc.integer({ min: 1024, max: 65535 }), { nil: undefined }))
@@ -84,7 +103,13 @@ const origin = fc
 const text = fc.string({ minLength: 1, maxLength: 12 });
 const count = fc.integer({ min: 1, max: 1_000_000 });
 const seconds = fc.oneof(fc.integer({ min: 1, max: 3600 }), fc.double({ min: 0.001, max: 3600, noNaN: true }));
-const statuses = fc.uniqueArray(fc.oneof(fc.constant(0), fc.integer({ min: 100, max: 599 }).filter((s) => s !== 206)), { minLength: 1, maxLength: 4 });
+const statuses = fc.uniqueArray(
+  fc.oneof(
+    fc.constant(0),
+    fc.integer({ min: 100, max: 599 }).filter((s) => s !== 206),
+  ),
+  { minLength: 1, maxLength: 4 },
+);
 const path = fc.array(word, { maxLength: 3 }).map((s) => `/${s.join('/')}`);
 
 const cacheOptions = fc
@@ -125,7 +150,12 @@ const resourceSpec = fc.record(
     collection: matchPattern,
     item: itemPattern,
     idField: text,
-    itemsPath: fc.array(fc.string({ minLength: 1, maxLength: 6 }).filter((s) => !s.includes('.')), { minLength: 1, maxLength: 3 }).map((s) => s.join('.')),
+    itemsPath: fc
+      .array(
+        fc.string({ minLength: 1, maxLength: 6 }).filter((s) => !s.includes('.')),
+        { minLength: 1, maxLength: 3 },
+      )
+      .map((s) => s.join('.')),
     ids: fc.constantFrom('client-uuid', 'server'),
     updatedAtField: text,
     pendingField: text,
@@ -167,7 +197,10 @@ const resourceName = fc.oneof(word, fc.string({ minLength: 1, maxLength: 10 }));
 
 /** A path the pattern matches: each parameter filled with `fill`, an optional one left out, a wildcard two segments. */
 const pathOf = (pattern: string, fill: string) =>
-  pattern.replace(/\/:[\w$]+\?/g, '').replace(/:[\w$]+/g, fill).replace(/\*/g, `${fill}/${fill}`) || '/';
+  pattern
+    .replace(/\/:[\w$]+\?/g, '')
+    .replace(/:[\w$]+/g, fill)
+    .replace(/\*/g, `${fill}/${fill}`) || '/';
 
 /**
  * Precache URLs for the first same-origin GET route (no route before it can
@@ -195,32 +228,33 @@ const validManifest = fc
   )
   .chain(({ resources, changes, withResources, precache, workboxQueues, $schema }) => {
     const names = Object.keys(resources);
-    return fc
-      // One route per path (and origin): two routes for the same method and path would shadow.
-      .uniqueArray(routeSpec(names), { minLength: 1, maxLength: 6, selector: (r) => `${String(r.origin ?? '')} ${String(r.match)}` })
-      .map((generated) => {
-        const routes = generated.map(({ newestWins, ...route }) => {
-          const spec = typeof route.resource === 'string' ? resources[route.resource] : undefined;
-          return newestWins && route.queue && spec?.updatedAtField ? { ...route, queue: { ...route.queue, conflict: 'newest-wins' } } : route;
-        });
-        return {
-          version: 1,
-          routes,
-          ...(withResources || names.length ? { resources } : {}),
-          ...(changes ? { changes } : {}),
-          ...(precache ? { precache: precacheFor(routes, ...precache) } : {}),
-          ...(workboxQueues ? { workboxQueues } : {}),
-          ...($schema === undefined ? {} : { $schema }),
-        };
-      });
+    return (
+      fc
+        // One route per path (and origin): two routes for the same method and path would shadow.
+        .uniqueArray(routeSpec(names), { minLength: 1, maxLength: 6, selector: (r) => `${String(r.origin ?? '')} ${String(r.match)}` })
+        .map((generated) => {
+          const routes = generated.map(({ newestWins, ...route }) => {
+            const spec = typeof route.resource === 'string' ? resources[route.resource] : undefined;
+            return newestWins && route.queue && spec?.updatedAtField ? { ...route, queue: { ...route.queue, conflict: 'newest-wins' } } : route;
+          });
+          return {
+            version: 1,
+            routes,
+            ...(withResources || names.length ? { resources } : {}),
+            ...(changes ? { changes } : {}),
+            ...(precache ? { precache: precacheFor(routes, ...precache) } : {}),
+            ...(workboxQueues ? { workboxQueues } : {}),
+            ...($schema === undefined ? {} : { $schema }),
+          };
+        })
+    );
   });
 
 // ---------------------------------------------------------------------------
 // Paths: the validator writes `routes[2].queue.priority`, `resources.todos.item`.
 
 type Segment = string | number;
-const formatPath = (segments: readonly Segment[]) =>
-  segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+const formatPath = (segments: readonly Segment[]) => segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -298,7 +332,8 @@ function checkAnswer(value: unknown) {
       (issue.code !== 'unknown-field' || places.some((p) => has(p, false))) &&
       (issue.code !== 'missing-field' || places.some((p) => !has(p))) &&
       (issue.code !== 'wrong-type' || issue.path === '' || places.some((p) => has(p)));
-    if (!ok) expect.fail(`${issue.code} at ${JSON.stringify(issue.path)}, which is not ${issue.code === 'missing-field' ? 'a missing' : 'a'} field of the manifest: ${issue.message}`);
+    if (!ok)
+      expect.fail(`${issue.code} at ${JSON.stringify(issue.path)}, which is not ${issue.code === 'missing-field' ? 'a missing' : 'a'} field of the manifest: ${issue.message}`);
   }
   return result;
 }
@@ -340,8 +375,7 @@ function fieldsOf(manifest: Record<string, unknown>): Field[] {
   return out.filter((f) => f.segments.length > 0);
 }
 
-const get = (root: unknown, segments: readonly Segment[]): unknown =>
-  segments.reduce<unknown>((v, s) => (v as Record<Segment, unknown>)[s], root);
+const get = (root: unknown, segments: readonly Segment[]): unknown => segments.reduce<unknown>((v, s) => (v as Record<Segment, unknown>)[s], root);
 
 /** A copy of `root` with the field at `segments` set by `change` (or deleted when it returns `DELETE`). */
 const DELETE = Symbol('delete');
@@ -424,7 +458,10 @@ describe('validateManifest, on generated input', { timeout: 30_000 }, () => {
       withObjectString: true,
       withUnicodeString: true,
     });
-    fc.assert(fc.property(fc.oneof(anything, fc.jsonValue()), (value) => void checkAnswer(value)), RUNS);
+    fc.assert(
+      fc.property(fc.oneof(anything, fc.jsonValue()), (value) => void checkAnswer(value)),
+      RUNS,
+    );
   });
 
   it('never throws on near-manifests: a real shape with any value in any field', () => {
@@ -434,7 +471,8 @@ describe('validateManifest, on generated input', { timeout: 30_000 }, () => {
     // JSON can name a member "toString" or "valueOf": an object holding `"toString": null` cannot be turned into a string.
     const unprintable = fc.constantFrom<unknown>({ toString: null }, [{ toString: null }], { valueOf: null, toString: null }, JSON.parse('{"__proto__": null}'));
     const any = fc.oneof(fc.jsonValue({ maxDepth: 2 }), patternish, unprintable);
-    const fields = (names: readonly string[]) => fc.record(Object.fromEntries(names.map((k) => [k, k === 'methods' ? fc.array(fc.oneof(fc.constantFrom(...METHODS), any)) : any])), { requiredKeys: [] });
+    const fields = (names: readonly string[]) =>
+      fc.record(Object.fromEntries(names.map((k) => [k, k === 'methods' ? fc.array(fc.oneof(fc.constantFrom(...METHODS), any)) : any])), { requiredKeys: [] });
     const near = fc.record(
       {
         version: fc.oneof(fc.constant(1), any),
@@ -448,7 +486,10 @@ describe('validateManifest, on generated input', { timeout: 30_000 }, () => {
       },
       { requiredKeys: [] },
     );
-    fc.assert(fc.property(near, (value) => void checkAnswer(value)), RUNS);
+    fc.assert(
+      fc.property(near, (value) => void checkAnswer(value)),
+      RUNS,
+    );
   });
 
   it('accepts every generated valid manifest, as it is', () => {
@@ -464,12 +505,29 @@ describe('validateManifest, on generated input', { timeout: 30_000 }, () => {
   });
 
   it('reports a wrong type put in any field (null, [], a swapped primitive, or {} for a leaf) at that field', () => {
-    const arb = fc.tuple(picked(() => true), fc.nat(3));
+    const arb = fc.tuple(
+      picked(() => true),
+      fc.nat(3),
+    );
     fc.assert(
       fc.property(arb, ([{ manifest, field }, how]) => {
         // {} is a valid value for an object field (an empty queue), so it only goes where a leaf was.
         const wrong = (v: unknown) =>
-          how === 0 ? null : how === 1 ? (MAY_BE_EMPTY.includes(field.name) ? {} : []) : how === 2 && (typeof v !== 'object' || v === null) ? {} : typeof v === 'number' ? String(v) : typeof v === 'string' ? true : typeof v === 'boolean' ? String(v) : null;
+          how === 0
+            ? null
+            : how === 1
+              ? MAY_BE_EMPTY.includes(field.name)
+                ? {}
+                : []
+              : how === 2 && (typeof v !== 'object' || v === null)
+                ? {}
+                : typeof v === 'number'
+                  ? String(v)
+                  : typeof v === 'string'
+                    ? true
+                    : typeof v === 'boolean'
+                      ? String(v)
+                      : null;
         issueAt(changed(manifest, field.segments, wrong), field.segments, ['wrong-type', 'bad-value']);
       }),
       RUNS,
@@ -489,7 +547,11 @@ describe('validateManifest, on generated input', { timeout: 30_000 }, () => {
         // version 1 becomes another number; a numeric priority becomes a string.
         let wrong: unknown = field.name === 'version' ? 2 + (how % 5) : typeof value === 'number' ? String(value) : misspell(String(value), how, at);
         if (valid.includes(wrong as string)) wrong = `${String(wrong)}!`;
-        const issue = issueAt(changed(manifest, field.segments, () => wrong), field.segments, ['bad-value']);
+        const issue = issueAt(
+          changed(manifest, field.segments, () => wrong),
+          field.segments,
+          ['bad-value'],
+        );
         expect(issue.message).toContain('expected one of');
         for (const name of valid) expect(issue.message).toContain(String(name));
         expect(issue.message).toContain(`got ${JSON.stringify(wrong)}`);
@@ -535,7 +597,11 @@ describe('validateManifest, on generated input', { timeout: 30_000 }, () => {
     fc.assert(
       fc.property(validManifest, fc.string({ minLength: 1, maxLength: 12 }), fc.jsonValue({ maxDepth: 2 }), (manifest, key, value) => {
         fc.pre(!FIELDS.manifest.includes(key));
-        issueAt(changed(manifest, [key], () => value), [key], ['unknown-field']);
+        issueAt(
+          changed(manifest, [key], () => value),
+          [key],
+          ['unknown-field'],
+        );
       }),
       RUNS,
     );
@@ -543,16 +609,24 @@ describe('validateManifest, on generated input', { timeout: 30_000 }, () => {
 
   it('reports a missing required field (version, routes, match, strategy, collection, item) at its path', () => {
     fc.assert(
-      fc.property(picked((f) => f.required), ({ manifest, field }) => {
-        const issue = issueAt(changed(manifest, field.segments, () => DELETE), field.segments, ['missing-field']);
-        expect(issue.message).toMatch(/^required.*; add /s);
-      }),
+      fc.property(
+        picked((f) => f.required),
+        ({ manifest, field }) => {
+          const issue = issueAt(
+            changed(manifest, field.segments, () => DELETE),
+            field.segments,
+            ['missing-field'],
+          );
+          expect(issue.message).toMatch(/^required.*; add /s);
+        },
+      ),
       RUNS,
     );
   });
 
   it('reports a number out of range (counts < 1 or fractional, seconds <= 0, priority outside 0-9, status 206 or outside 100-599)', () => {
-    const numeric = (f: Field) => COUNTS.includes(f.name) || f.name === 'networkTimeoutSeconds' || f.name === 'priority' || (STATUS_LISTS.includes(f.name) && typeof f.segments.at(-1) === 'number');
+    const numeric = (f: Field) =>
+      COUNTS.includes(f.name) || f.name === 'networkTimeoutSeconds' || f.name === 'priority' || (STATUS_LISTS.includes(f.name) && typeof f.segments.at(-1) === 'number');
     const arb = fc.tuple(picked(numeric), fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true }));
     fc.assert(
       fc.property(arb, ([{ manifest, field }, pick, x]) => {
@@ -565,7 +639,11 @@ describe('validateManifest, on generated input', { timeout: 30_000 }, () => {
               : STATUS_LISTS.includes(field.name)
                 ? choose([206, 99, 600, 1, 200.5, -200])
                 : choose([0, -1, 1.5, -Math.abs(Math.trunc(x)), 2 ** 53]);
-        issueAt(changed(manifest, field.segments, () => bad), field.segments, ['bad-value']);
+        issueAt(
+          changed(manifest, field.segments, () => bad),
+          field.segments,
+          ['bad-value'],
+        );
       }),
       RUNS,
     );

@@ -105,7 +105,8 @@ describe('the manifest schema', () => {
 
   it('takes its names from the tables in common/manifest.ts', () => {
     const text = JSON.stringify(manifestSchema());
-    for (const list of [CACHE_STRATEGIES, CONFLICT_POLICIES, CONFLICT_DETECTIONS, ID_SOURCES, PRIORITY_NAMES, HTTP_METHODS]) expect(text).toContain(`"enum":${JSON.stringify(list)}`);
+    for (const list of [CACHE_STRATEGIES, CONFLICT_POLICIES, CONFLICT_DETECTIONS, ID_SOURCES, PRIORITY_NAMES, HTTP_METHODS])
+      expect(text).toContain(`"enum":${JSON.stringify(list)}`);
   });
 
   it('has a fixture for each rule only the validator checks', () => {
@@ -152,7 +153,9 @@ const withPattern = (match: string, where: 'match' | 'collection' | 'item') =>
 // Strings made of what patterns are made of, so every rule of compilePattern is met and broken.
 const patternish = fc.oneof(
   fc.stringMatching(/^\/?[a-z/:*?(){}\\+#.$_]{0,12}$/),
-  fc.array(fc.constantFrom('/', 'a', 'id', ':', ':id', ':x', ':id?', '?', '*', '(', ')', '{', '}', '\\', '+', '#', '.', '$', '-', '9', '\n', 'é'), { maxLength: 8 }).map((parts) => parts.join('')),
+  fc
+    .array(fc.constantFrom('/', 'a', 'id', ':', ':id', ':x', ':id?', '?', '*', '(', ')', '{', '}', '\\', '+', '#', '.', '$', '-', '9', '\n', 'é'), { maxLength: 8 })
+    .map((parts) => parts.join('')),
 );
 
 // Origins and near-origins: default, odd and out-of-range ports, numeric and hex last labels, paths, capitals.
@@ -196,7 +199,9 @@ const nameOf = (path: readonly Key[]): string => {
  * fields, which wrong types never get past.
  */
 const seen = new Map<string, unknown[]>();
-for (const seed of seeds) for (const path of places(seed)) if (path.length) seen.set(nameOf(path), [...(seen.get(nameOf(path)) ?? []), path.reduce<unknown>((v, k) => (v as Record<Key, unknown>)[k], seed)]);
+for (const seed of seeds)
+  for (const path of places(seed))
+    if (path.length) seen.set(nameOf(path), [...(seen.get(nameOf(path)) ?? []), path.reduce<unknown>((v, k) => (v as Record<Key, unknown>)[k], seed)]);
 const FIELD_NAMES = [...seen.keys()].filter((n) => !n.endsWith('[]'));
 const ALL_SEEN = [...seen.values()].flat();
 const NAMES = [...CACHE_STRATEGIES, ...CONFLICT_POLICIES, ...CONFLICT_DETECTIONS, ...ID_SOURCES, ...PRIORITY_NAMES, ...HTTP_METHODS];
@@ -268,7 +273,10 @@ describe('the manifest schema, on generated manifests', { timeout: 30_000 }, () 
 
   it('restates compilePattern: its regular expression matches exactly the patterns that compile', () => {
     const regex = new RegExp(PATTERN_REGEX, 'u');
-    fc.assert(fc.property(patternish, (source) => void expect(regex.test(source), JSON.stringify(source)).toBe(typeof compilePattern(source) !== 'string')), RUNS);
+    fc.assert(
+      fc.property(patternish, (source) => void expect(regex.test(source), JSON.stringify(source)).toBe(typeof compilePattern(source) !== 'string')),
+      RUNS,
+    );
   });
 
   it('accepts a route origin exactly when the validator does', () => {
@@ -288,7 +296,11 @@ describe('the manifest schema, on generated manifests', { timeout: 30_000 }, () 
 
   // Every place a seed holds a string (a number), as a path; an item of a list counts.
   const holding = (type: 'string' | 'number') =>
-    seeds.flatMap((seed) => places(seed).filter((path) => path.length && typeof path.reduce<unknown>((v, k) => (v as Record<Key, unknown>)[k], seed) === type).map((path) => ({ seed, path })));
+    seeds.flatMap((seed) =>
+      places(seed)
+        .filter((path) => path.length && typeof path.reduce<unknown>((v, k) => (v as Record<Key, unknown>)[k], seed) === type)
+        .map((path) => ({ seed, path })),
+    );
   const setAt = ({ seed, path }: { seed: unknown; path: Key[] }, value: unknown) => {
     const copy = structuredClone(seed);
     const parent = path.slice(0, -1).reduce<unknown>((v, k) => (v as Record<Key, unknown>)[k], copy) as Record<Key, unknown>;
@@ -299,8 +311,14 @@ describe('the manifest schema, on generated manifests', { timeout: 30_000 }, () 
   it('agrees on any string put where a string is: paths, patterns, names, dot paths, queue names', () => {
     // "\", tabs and newlines: the URL parser reads "/\x" and "/<tab>/x" as another host.
     const piece = fc.constantFrom('/', '//', '\\', '\t', '\n', '\r', '.', '..', '#', '?', '?q=1', ':id', ':id?', '*', '{cursor}', 'a', 'data', 'https://x.com', ' ', 'é', '');
-    const text = fc.oneof(fc.array(piece, { maxLength: 6 }).map((p) => p.join('')), fc.string({ maxLength: 8 }));
-    fc.assert(fc.property(fc.constantFrom(...holding('string')), text, (place, value) => void expectAgreement(setAt(place, value))), RUNS);
+    const text = fc.oneof(
+      fc.array(piece, { maxLength: 6 }).map((p) => p.join('')),
+      fc.string({ maxLength: 8 }),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...holding('string')), text, (place, value) => void expectAgreement(setAt(place, value))),
+      RUNS,
+    );
   });
 
   it('agrees on any number put where a number is: counts, seconds, priorities, statuses, the version', () => {
@@ -309,18 +327,27 @@ describe('the manifest schema, on generated manifests', { timeout: 30_000 }, () 
       fc.integer({ min: -10, max: 1000 }),
       fc.double({ noNaN: true, noDefaultInfinity: true }),
     );
-    fc.assert(fc.property(fc.constantFrom(...holding('number')), number, (place, value) => void expectAgreement(setAt(place, value))), RUNS);
+    fc.assert(
+      fc.property(fc.constantFrom(...holding('number')), number, (place, value) => void expectAgreement(setAt(place, value))),
+      RUNS,
+    );
   });
 
   it('agrees on every fixture and the starter manifest with one field changed, deleted, added or duplicated', () => {
     const arb = fc.tuple(fc.constantFrom(...seeds), fc.nat(), change).map(([seed, at, c]) => mutate(seed, at, c));
-    fc.assert(fc.property(arb, (value) => void expectAgreement(value)), { numRuns: 3000 });
+    fc.assert(
+      fc.property(arb, (value) => void expectAgreement(value)),
+      { numRuns: 3000 },
+    );
   });
 
   it('agrees on three changes at once, so rules that join fields meet values a single change never gives them', () => {
     const arb = fc
       .tuple(fc.constantFrom(...seeds), fc.array(fc.tuple(fc.nat(), change), { minLength: 3, maxLength: 3 }))
       .map(([seed, changes]) => changes.reduce<unknown>((value, [at, c]) => mutate(value, at, c), seed));
-    fc.assert(fc.property(arb, (value) => void expectAgreement(value)), { numRuns: 3000 });
+    fc.assert(
+      fc.property(arb, (value) => void expectAgreement(value)),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -20,7 +20,11 @@ describe('JSON Merge Patch (RFC 7396)', () => {
     [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
     [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
     [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
-    [['a', 'b'], ['c', 'd'], ['c', 'd']],
+    [
+      ['a', 'b'],
+      ['c', 'd'],
+      ['c', 'd'],
+    ],
     [{ a: 'b' }, ['c'], ['c']],
     [{ a: 'foo' }, null, null],
     [{ a: 'foo' }, 'bar', 'bar'],
@@ -56,10 +60,7 @@ describe('the overlay of a collection', () => {
   });
 
   it('the order decides: a DELETE then a POST of the same id shows the new item, the reverse shows none', () => {
-    expect(overlayCollection(base, [w('DELETE', '1'), w('POST', '1', { title: 'new milk' })], shape)).toEqual([
-      base[1],
-      { id: '1', title: 'new milk' },
-    ]);
+    expect(overlayCollection(base, [w('DELETE', '1'), w('POST', '1', { title: 'new milk' })], shape)).toEqual([base[1], { id: '1', title: 'new milk' }]);
     expect(overlayCollection(base, [w('POST', '9', { title: 'x' }), w('DELETE', '9')], shape)).toEqual(base);
   });
 

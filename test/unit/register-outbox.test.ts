@@ -49,7 +49,9 @@ describe('registerOutbox', () => {
   it('says why offline support is off on an insecure origin, and resolves undefined', async () => {
     const page = fakePage({ secure: false, serviceWorker: false });
     await expect(registerOutbox()).resolves.toBeUndefined();
-    expect(page.warnings).toEqual([[`offline-outbox: offline support is off: ${ORIGIN} is not a secure origin; serve the app over HTTPS (or from localhost). The app works online as usual.`]]);
+    expect(page.warnings).toEqual([
+      [`offline-outbox: offline support is off: ${ORIGIN} is not a secure origin; serve the app over HTTPS (or from localhost). The app works online as usual.`],
+    ]);
   });
 
   it('says so where the browser has no service workers on a secure origin', async () => {

@@ -19,8 +19,7 @@ describe('rewriteBody', () => {
 
   it('never touches a binary, multipart or text body, even one holding the id', () => {
     const binary = new Uint8Array([0xff, 0xfe, ...new TextEncoder().encode(LOCAL), 0x80, 0x00]);
-    for (const type of ['application/octet-stream', 'multipart/form-data; boundary=x', 'text/plain', null])
-      expect(rewriteBody(binary.buffer, LOCAL, 42, type)).toBeUndefined();
+    for (const type of ['application/octet-stream', 'multipart/form-data; boundary=x', 'text/plain', null]) expect(rewriteBody(binary.buffer, LOCAL, 42, type)).toBeUndefined();
   });
 
   it('leaves every other byte of a JSON body as it was (non-ASCII included)', () => {

@@ -28,7 +28,13 @@ describe('route table', () => {
 
   it('prefers an earlier parameter-first route over a later literal one', () => {
     const t = compileRoutes(
-      { version: 1, routes: [{ match: '/:section/list', cache: { strategy: 'cache-first' } }, { match: '/docs/list', cache: { strategy: 'network-first' } }] },
+      {
+        version: 1,
+        routes: [
+          { match: '/:section/list', cache: { strategy: 'cache-first' } },
+          { match: '/docs/list', cache: { strategy: 'network-first' } },
+        ],
+      },
       ORIGIN,
     );
     expect(findRoute(t, 'GET', new URL('/docs/list', ORIGIN))?.route.index).toBe(0);

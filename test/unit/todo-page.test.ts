@@ -83,7 +83,10 @@ class Node {
       0: classes()[0],
       contains: (name: string) => classes().includes(name),
       add: (name: string) => void (this.className = [...new Set([...classes(), name])].join(' ')),
-      remove: (name: string) => void (this.className = classes().filter((c) => c !== name).join(' ')),
+      remove: (name: string) =>
+        void (this.className = classes()
+          .filter((c) => c !== name)
+          .join(' ')),
     };
   }
 
@@ -98,7 +101,11 @@ class Node {
 
   /** A form's controls by name, as app.js reads `form.elements.title`. */
   get elements(): Record<string, Node> {
-    return Object.fromEntries(this.descendants().filter((node) => node.name).map((node) => [node.name, node]));
+    return Object.fromEntries(
+      this.descendants()
+        .filter((node) => node.name)
+        .map((node) => [node.name, node]),
+    );
   }
 
   setAttribute(name: string, value: string): void {
@@ -291,10 +298,11 @@ function openPage(todos: Todo[]) {
       })),
     rowOf: (id: string) => list.children.find((li) => li.dataset.id === id)!,
     /** Resolves once the list is drawn and no request is awaited (polled: app.js awaits fetch and body reads). */
-    settled: (requests: number) => vi.waitFor(() => {
-      expect(sent).toHaveLength(requests);
-      expect(list.getAttribute('aria-busy')).toBe('false');
-    }),
+    settled: (requests: number) =>
+      vi.waitFor(() => {
+        expect(sent).toHaveLength(requests);
+        expect(list.getAttribute('aria-busy')).toBe('false');
+      }),
   };
 }
 
@@ -335,7 +343,10 @@ describe('the todo example page, running', () => {
   });
 
   it('ticks with a JSON merge patch and deletes by the row id, reading the list after each', async () => {
-    const page = openPage([{ id: 'a/1', title: 'milk', done: false }, { id: 'b', title: 'eggs', done: false }]);
+    const page = openPage([
+      { id: 'a/1', title: 'milk', done: false },
+      { id: 'b', title: 'eggs', done: false },
+    ]);
     await page.settled(1);
     const toggle = page.rowOf('a/1').querySelector('.toggle')!;
     toggle.checked = true;

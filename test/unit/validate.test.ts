@@ -50,10 +50,11 @@ describe('validateManifest', () => {
   });
 
   it('checks references to resources', () => {
-    expect(problems(route({ methods: ['POST'], cache: undefined, resource: 'todos' }))).toEqual([
-      'routes[0].resource: "todos" is not in resources (the manifest declares none)',
-    ]);
-    const value = { ...route({ methods: ['POST'], cache: undefined, resource: 'users' }), resources: { todos: { collection: '/t', item: '/t/:id' }, notes: { collection: '/n', item: '/n/:id' } } };
+    expect(problems(route({ methods: ['POST'], cache: undefined, resource: 'todos' }))).toEqual(['routes[0].resource: "todos" is not in resources (the manifest declares none)']);
+    const value = {
+      ...route({ methods: ['POST'], cache: undefined, resource: 'users' }),
+      resources: { todos: { collection: '/t', item: '/t/:id' }, notes: { collection: '/n', item: '/n/:id' } },
+    };
     expect(problems(value)).toEqual(['routes[0].resource: "users" is not in resources (todos, notes)']);
   });
 
@@ -65,7 +66,7 @@ describe('validateManifest', () => {
       expect(problems(withItem(item))).toEqual([`resources.todos.item: the item pattern names its id with one parameter, as in "/api/todos/:id"; got ${JSON.stringify(item)}`]);
   });
 
-  it('newest-wins needs the route\'s resource to name its updatedAtField', () => {
+  it("newest-wins needs the route's resource to name its updatedAtField", () => {
     const write = (resource?: Record<string, unknown>) => ({
       version: 1,
       routes: [{ match: '/t/:id', methods: ['PUT'], queue: { conflict: 'newest-wins' }, ...(resource ? { resource: 'todos' } : {}) }],
@@ -117,12 +118,19 @@ describe('validateManifest', () => {
   });
 
   describe('precache', () => {
-    const shell = (precache: unknown, routes: unknown[] = [{ match: '/', cache: { strategy: 'network-first' } }, { match: '/assets/*', cache: { strategy: 'cache-only' } }]) => ({ version: 1, routes, precache });
+    const shell = (
+      precache: unknown,
+      routes: unknown[] = [
+        { match: '/', cache: { strategy: 'network-first' } },
+        { match: '/assets/*', cache: { strategy: 'cache-only' } },
+      ],
+    ) => ({ version: 1, routes, precache });
 
     it('takes same-origin paths, with a query or not, that a GET route answering from the cache serves', () => {
       expect(problems(shell(['/', '/?lang=en', '/assets/app.css', '/assets/app.js?v=3', '/assets/a/b/c.svg']))).toEqual([]);
       expect(problems(shell([]))).toEqual([]);
-      for (const strategy of ['network-first', 'stale-while-revalidate', 'cache-first', 'cache-only']) expect(problems(shell(['/x'], [{ match: '/x', cache: { strategy } }]))).toEqual([]);
+      for (const strategy of ['network-first', 'stale-while-revalidate', 'cache-first', 'cache-only'])
+        expect(problems(shell(['/x'], [{ match: '/x', cache: { strategy } }]))).toEqual([]);
     });
 
     it('reports what is not a same-origin path, and duplicates', () => {
@@ -139,8 +147,12 @@ describe('validateManifest', () => {
 
     it('reads paths as the URL parser does: "/\\host" and "/<tab>/host" name another host, for precache and the change feed alike', () => {
       for (const url of ['/\\evil.example.com/x', '/\t/evil.example.com/x', '/\n\\evil.example.com', '/\\'])
-        expect(problems(shell([url]))).toEqual([`precache[0]: expected a same-origin path starting with "/", as in "/app.css" (a query string may follow; no "#"); got ${JSON.stringify(url)}`]);
-      expect(problems({ ...route({}), changes: { stream: '/\\evil.example.com/feed' } })).toEqual(['changes.stream: expected a same-origin path starting with "/"; got "/\\\\evil.example.com/feed"']);
+        expect(problems(shell([url]))).toEqual([
+          `precache[0]: expected a same-origin path starting with "/", as in "/app.css" (a query string may follow; no "#"); got ${JSON.stringify(url)}`,
+        ]);
+      expect(problems({ ...route({}), changes: { stream: '/\\evil.example.com/feed' } })).toEqual([
+        'changes.stream: expected a same-origin path starting with "/"; got "/\\\\evil.example.com/feed"',
+      ]);
       expect(problems(shell(['/a\\b', '/a\tb'], [{ match: '/*', cache: { strategy: 'cache-first' } }]))).toEqual([]);
     });
 

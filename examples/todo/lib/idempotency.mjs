@@ -46,9 +46,10 @@ const problem = (status, title, detail, headers = {}) => ({
 export const malformedKey = () =>
   problem(400, 'Idempotency-Key is malformed', `Send it as a quoted string of 1 to ${MAX_KEY_LENGTH} characters, e.g. Idempotency-Key: "8e03978e-40d5-43e8-bc93-6894a57f9324".`);
 export const keyInFlight = () =>
-  problem(409, 'A request is outstanding for this Idempotency-Key', 'A request with the same Idempotency-Key is still being processed; retry this one unchanged in a moment.', { 'retry-after': '1' });
-export const keyReused = () =>
-  problem(422, 'Idempotency-Key is already used', 'This key was sent with a different request (method, path or body). A new request needs a new key.');
+  problem(409, 'A request is outstanding for this Idempotency-Key', 'A request with the same Idempotency-Key is still being processed; retry this one unchanged in a moment.', {
+    'retry-after': '1',
+  });
+export const keyReused = () => problem(422, 'Idempotency-Key is already used', 'This key was sent with a different request (method, path or body). A new request needs a new key.');
 
 /** The kept answer, marked as a replay. */
 export const replayOf = (record) => ({ ...record.reply, headers: { ...record.reply.headers, 'idempotent-replayed': 'true' } });

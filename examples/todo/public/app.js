@@ -133,8 +133,16 @@ async function change(request) {
 function openEditor(li, draft, focus = true) {
   const title = li.querySelector('.title');
   const editor = element('form', { className: 'editor' });
-  const input = element('input', { className: 'edit', name: 'title', value: draft, maxLength: MAX_TITLE_LENGTH, required: true }, { 'aria-label': `New title for “${title.textContent}”` });
-  editor.append(input, element('button', { type: 'submit', className: 'save', textContent: 'Save' }), element('button', { type: 'button', className: 'cancel', textContent: 'Cancel' }));
+  const input = element(
+    'input',
+    { className: 'edit', name: 'title', value: draft, maxLength: MAX_TITLE_LENGTH, required: true },
+    { 'aria-label': `New title for “${title.textContent}”` },
+  );
+  editor.append(
+    input,
+    element('button', { type: 'submit', className: 'save', textContent: 'Save' }),
+    element('button', { type: 'button', className: 'cancel', textContent: 'Cancel' }),
+  );
   li.classList.add('editing');
   title.after(editor);
   editing = { id: li.dataset.id, draft };

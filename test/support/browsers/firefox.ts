@@ -52,9 +52,7 @@ export async function launchFirefox(options: LaunchOptions = {}): Promise<Browse
       return scriptPage(await browser.newPage());
     },
     async stopServiceWorkers() {
-      throw new Error(
-        'stopServiceWorkers: only Chromium can stop service workers (DevTools ServiceWorker.stopAllWorkers); Firefox has no such command over WebDriver BiDi',
-      );
+      throw new Error('stopServiceWorkers: only Chromium can stop service workers (DevTools ServiceWorker.stopAllWorkers); Firefox has no such command over WebDriver BiDi');
     },
     async close() {
       try {

@@ -186,10 +186,7 @@ function createSession(base: string, version: string, cleanup: () => Promise<voi
     version,
     hasBackgroundSync: false,
     newPage,
-    stopServiceWorkers: () =>
-      Promise.reject(
-        new Error('webkit: cannot stop service workers; only Chromium can (DevTools ServiceWorker.stopAllWorkers)'),
-      ),
+    stopServiceWorkers: () => Promise.reject(new Error('webkit: cannot stop service workers; only Chromium can (DevTools ServiceWorker.stopAllWorkers)')),
     close: () => {
       closing ??= (async () => {
         // Quit politely first so MiniBrowser tears down its web and network
@@ -403,7 +400,6 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 }
 
 // ---------------------------------------------------------------- binaries
-
 
 async function findOnPath(name: string): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
