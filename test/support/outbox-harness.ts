@@ -48,13 +48,24 @@ export function createNetwork(manifest: unknown) {
       const copy = request.clone();
       const body = new Uint8Array(await request.arrayBuffer());
       const response = await behaviour(copy, attempt);
-      received.push({ method: request.method, path: new URL(request.url).pathname, key, contentType: request.headers.get('content-type'), headers: Object.fromEntries(request.headers), body, at: Date.now() });
+      received.push({
+        method: request.method,
+        path: new URL(request.url).pathname,
+        key,
+        contentType: request.headers.get('content-type'),
+        headers: Object.fromEntries(request.headers),
+        body,
+        at: Date.now(),
+      });
       return response ?? HttpResponse.json({}, { status: 201 });
     } finally {
       if (mine === generation) inFlight--;
     }
   });
-  const server = setupServer(http.get(`${ORIGIN}/offline.manifest.json`, () => HttpResponse.json(manifest as never)), write);
+  const server = setupServer(
+    http.get(`${ORIGIN}/offline.manifest.json`, () => HttpResponse.json(manifest as never)),
+    write,
+  );
   return {
     server,
     received,
@@ -83,9 +94,7 @@ export function createNetwork(manifest: unknown) {
 export async function installWorker(options?: { concurrency?: number }): Promise<ServiceWorkerScope> {
   const scope = await startWorker(
     { scriptUrl: `${ORIGIN}/sw.js` },
-    options
-      ? async () => (await import('../../sw/index.js')).installOutbox('/offline.manifest.json', options)
-      : importWorker,
+    options ? async () => (await import('../../sw/index.js')).installOutbox('/offline.manifest.json', options) : importWorker,
   );
   await scope.install();
   await scope.activate();
