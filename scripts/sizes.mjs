@@ -16,7 +16,7 @@ import { gzipSync } from 'node:zlib';
  * is what the design measures plus a margin, and stays a tripwire.
  */
 const BUDGETS = {
-  'sw.js': 27 * 1000,
+  'sw.js': 28 * 1000,
   'register.js': 3 * 1000,
 };
 
