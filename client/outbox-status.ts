@@ -16,6 +16,7 @@
  * What the worker sends (the server's JSON included) is untrusted: it only
  * ever reaches the page as text nodes.
  */
+import { isObject } from '../common/json.js';
 import type { EntrySummary, OutboxEvent, OutboxStatus } from '../common/messages.js';
 import { connectOutbox, type OutboxClient } from './connect-outbox.js';
 
@@ -58,7 +59,6 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<str
   return element;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 const pretty = (value: unknown) => (value === null || value === undefined ? '(none)' : JSON.stringify(value, null, 2));
 

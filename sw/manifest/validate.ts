@@ -3,6 +3,7 @@
  * small checkers rather than a schema library; it reports every problem, each
  * located by the field's path, with what was expected and what was found.
  */
+import { isObject } from '../shared/json.js';
 import { compileRoutes, findRoute } from '../routing/route-table.js';
 import { compilePattern } from './pattern.js';
 import { CACHE_STRATEGIES, CONFLICT_DETECTIONS, CONFLICT_POLICIES, HTTP_METHODS, ID_SOURCES, PRIORITY_NAMES, WRITE_METHODS } from './types.js';
@@ -33,8 +34,6 @@ const issue = (issues: Issues, path: string, code: ManifestIssue['code'], messag
 
 const expected = (issues: Issues, path: string, what: string, value: unknown, code: ManifestIssue['code'] = 'wrong-type') =>
   issue(issues, path, code, `expected ${what}; got ${show(value)}`);
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const str: Check = (v, p, is) => (typeof v === 'string' && v !== '') || expected(is, p, 'a non-empty string', v);
 const bool: Check = (v, p, is) => typeof v === 'boolean' || expected(is, p, 'true or false', v);
