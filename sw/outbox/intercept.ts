@@ -81,7 +81,7 @@ function priorityOf(spec: RouteSpec, request: Request): number {
 }
 
 /** The ordering group of a URL: its path (with its origin when it is another origin's). */
-const groupOf = (href: string, self: string) => {
+export const groupOf = (href: string, self: string) => {
   const url = new URL(href);
   return url.origin === new URL(self).origin ? url.pathname : url.origin + url.pathname;
 };

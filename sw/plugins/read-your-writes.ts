@@ -18,11 +18,13 @@
 import type { WorkboxPlugin } from 'workbox-core/types.js';
 import type { ResourceSpec } from '../manifest/types.js';
 import { outboxRuntime } from '../outbox-runtime.js';
+import { groupOf } from '../outbox/intercept.js';
 import { localWrites } from '../outbox/local-writes.js';
 import { serverIdFor } from '../outbox/resource-write.js';
 import type { LocalWrite } from '../overlay/apply.js';
 import { overlaid } from '../overlay/read.js';
 import { itemUrl, type ResourceUrl } from '../resources/resources.js';
+import { getScope } from '../scope.js';
 
 export interface ReadYourWritesOptions {
   /** Resources to declare (the manifest's, when `installOutbox` is used, are declared already). */
@@ -68,8 +70,10 @@ export class ReadYourWritesPlugin implements WorkboxPlugin {
     if (!target) return [];
     await this.#serverUrl(request, state);
     const { resource, id } = state.target!;
-    const all = await localWrites(resource.name);
-    return (state.writes = id === undefined ? all : all.filter((w) => w.id === id));
+    // An item's writes are its group's: read those bodies only, not every item's.
+    if (id === undefined) return (state.writes = await localWrites(resource.name));
+    const writes = await localWrites(resource.name, groupOf(itemUrl(resource, id), getScope().location.href));
+    return (state.writes = writes.filter((w) => w.id === id));
   }
 
   cacheKeyWillBeUsed: NonNullable<WorkboxPlugin['cacheKeyWillBeUsed']> = async ({ request, state = {} }) => (await this.#serverUrl(request, state)) ?? request;

@@ -9,6 +9,9 @@
 import type { Router } from 'workbox-routing';
 import { getScope } from '../scope.js';
 
+/** A request held through a cold start: routed once the routes are known, else sent on as it is. */
+const held = (router: Router, ready: Promise<unknown>, event: FetchEvent) => ready.then(() => router.handleRequest({ request: event.request, event }) ?? fetch(event.request));
+
 /** The Router is ours: every fetch event goes through it (`onRouted` first, once routes may be known). */
 export function routeFetches(router: Router, ready: Promise<unknown>, settled: () => boolean, onRouted: () => void): void {
   getScope().addEventListener('fetch', (event) => {
@@ -18,7 +21,7 @@ export function routeFetches(router: Router, ready: Promise<unknown>, settled: (
       if (response) event.respondWith(response);
       return;
     }
-    event.respondWith(ready.then(() => router.handleRequest({ request: event.request, event }) ?? fetch(event.request)));
+    event.respondWith(held(router, ready, event));
   });
 }
 
@@ -32,7 +35,7 @@ export function holdUntilRouted(router: Router, ready: Promise<unknown>, settled
   getScope().addEventListener('fetch', (event) => {
     if (settled()) return;
     try {
-      event.respondWith(ready.then(() => router.handleRequest({ request: event.request, event }) ?? fetch(event.request)));
+      event.respondWith(held(router, ready, event));
     } catch {
       // The app's Router answered it already.
     }
