@@ -7,7 +7,7 @@ import { dts } from 'rollup-plugin-dts';
 const ts = () =>
   typescript({
     tsconfig: './tsconfig.json',
-    include: ['sw/**/*.ts', 'client/**/*.ts', 'cli/**/*.ts', 'common/**/*.ts', 'types/**/*.d.ts'],
+    include: ['sw/**/*.ts', 'client/**/*.ts', 'cli/**/*.ts', 'common/**/*.ts', 'server/**/*.ts', 'types/**/*.d.ts'],
     compilerOptions: { noEmit: false, declaration: false, sourceMap: false },
     // Types are checked by `npm run typecheck`; the bundle only needs JS.
     noEmitOnError: false,
@@ -49,6 +49,14 @@ export default [
     external: (id) => id.startsWith('node:'),
     plugins: [ts()],
   },
+  {
+    // Node ≥ 20; no runtime dependency: a Redis client is the app's own, passed in.
+    input: 'server/index.ts',
+    output: { file: 'dist/server.mjs', format: 'es' },
+    external: (id) => id.startsWith('node:'),
+    plugins: [ts()],
+  },
+  { input: 'server/index.ts', output: { file: 'dist/server.d.ts', format: 'es' }, plugins: [dts({ tsconfig: './tsconfig.json' })], external: (id) => id.startsWith('node:') },
   { input: 'sw/index.ts', output: { file: 'dist/sw.d.ts', format: 'es' }, plugins: [dts({ tsconfig: './tsconfig.json' })], external: (id) => externalDeps.test(id) },
   { input: 'client/index.ts', output: { file: 'dist/client.d.ts', format: 'es' }, plugins: [dts({ tsconfig: './tsconfig.json' })] },
 ];

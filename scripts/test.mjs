@@ -10,6 +10,8 @@ const BROWSERS = [
   { pkg: 'firefox-esr', file: '/usr/bin/firefox-esr' },
   { pkg: 'webkit2gtk-driver', file: '/usr/bin/WebKitWebDriver' },
   { pkg: 'xvfb', file: '/usr/bin/Xvfb' },
+  // Not a browser: the server tests start their own redis-server.
+  { pkg: 'redis-server', file: '/usr/bin/redis-server' },
 ];
 
 const args = process.argv.slice(2);
@@ -35,7 +37,7 @@ mkdirSync('.cache', { recursive: true });
 // at once, and on two cores the browsers and the worker emulation starve
 // each other's timers. Each run writes its own report; the sums go to
 // .cache/vitest-report.json, as one run's would.
-const PROJECTS = e2eOnly ? ['e2e'] : ['unit', 'integration', 'e2e'];
+const PROJECTS = e2eOnly ? ['e2e'] : ['unit', 'integration', 'server', 'e2e'];
 const COUNTS = [
   'numTotalTests',
   'numPassedTests',
