@@ -12,19 +12,26 @@
  * - refetches only the cache entries a notice names (its item, and every
  *   cached variant of its collection), conditionally; drops a deleted item;
  * - keeps the feed's cursor, and asks `changes.since` for what it missed on
- *   (re)connect, on coming back online and after every completed flush.
+ *   (re)connect, on coming back online and after every completed flush,
+ *   following `"more": true` pages at once (at most MAX_PAGES per catch-up);
+ * - on `{"reset": true, "cursor"}` (the feed no longer knows our cursor, so
+ *   it cannot say what changed) refreshes every cached entry of the
+ *   resources once, conditionally, then continues from the new cursor;
+ * - skips notices that only echo its own writes (see echoes.ts).
  *
  * The cursor and the versions seen are stored only once the notices they
  * cover have been applied: a worker stopped in between asks again.
  */
 import { get, set } from 'idb-keyval';
 import type { ChangesSpec } from '../manifest/types.js';
-import { revalidate, type CacheLookup } from '../resources/revalidate.js';
+import { isObject } from '../shared/json.js';
+import { revalidate, revalidateAll, type CacheLookup } from '../resources/revalidate.js';
 import { itemUrl, named, type Resource } from '../resources/resources.js';
 import { metaStore } from '../store/db.js';
 import { getScope } from '../scope.js';
-import { isNewer, parseNotice, type Notice } from './notice.js';
+import { isNewer, parseNotice, type Notice } from '../../common/notice.js';
 import { currentEpoch, epochSignal, isCurrent } from '../store/epoch.js';
+import { createEchoes, type Echoes } from './echoes.js';
 
 /** What the worker keeps of the feed (one meta record): the cursor, and the last version seen per item. */
 interface FeedState {
@@ -34,6 +41,12 @@ interface FeedState {
 const STATE = 'changes';
 /** The most item versions remembered; past it the oldest seen go (a notice about one is then refetched conditionally: a 304). */
 const MAX_SEEN = 10_000;
+/**
+ * The most `since` pages one catch-up follows (at 1,000 notices a page, as
+ * offline-outbox/server answers). Past them it applies what it has and stores
+ * the cursor; the next catch-up (the next flush, reconnect or online) goes on.
+ */
+const MAX_PAGES = 50;
 
 /** Keeps the versions seen within MAX_SEEN, the most recently recorded last (objects keep string keys in insertion order). */
 function bounded(state: FeedState): FeedState {
@@ -49,10 +62,15 @@ export interface ChangesContext {
   readonly cacheOf: CacheLookup;
 }
 
-/** `flushing`: whether the outbox has writes waiting or in flight (notices wait for them). */
-export function createChanges(context: ChangesContext, flushing: () => Promise<boolean>) {
+/**
+ * `flushing`: whether the outbox has writes waiting or in flight (notices
+ * wait for them). `echoes`: the writes' answers the outbox has refreshed after.
+ */
+export function createChanges(context: ChangesContext, flushing: () => Promise<boolean>, echoes: Echoes = createEchoes()) {
   const held = new Map<string, Notice>();
   let cursor: string | undefined;
+  /** Set by a `reset` answer: every cached entry is refreshed with the next apply (after the flush, like notices). */
+  let reset = false;
   let state: Promise<FeedState> | undefined;
   const load = () => (state ??= get<FeedState>(STATE, metaStore).then((v) => v ?? { seen: {} }));
   let work: Promise<unknown> = Promise.resolve();
@@ -60,11 +78,13 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
 
   /** Applies what is held: one refetch per cached entry named, whatever the number of notices. */
   async function apply(): Promise<void> {
-    if (!held.size || (await flushing())) return;
+    if ((!held.size && !reset) || (await flushing())) return;
     const epoch = currentEpoch();
     const batch = [...held.values()];
     const at = cursor;
+    const everything = reset;
     held.clear();
+    reset = false;
     const stored = await load();
     const { seen } = stored;
     const byResource = new Map<Resource, Notice[]>();
@@ -76,7 +96,7 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
         seen[key] = notice.version;
       }
       const resource = find(notice.resource);
-      if (resource) byResource.set(resource, [...(byResource.get(resource) ?? []), notice]);
+      if (resource && !everything && !(await echoes.covers(notice))) byResource.set(resource, [...(byResource.get(resource) ?? []), notice]);
     }
     const { caches } = getScope();
     await Promise.all(
@@ -93,6 +113,12 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
         );
       }),
     );
+    // Refreshing everything covers the notices held with it (a deleted item answers 404 and goes).
+    if (everything && isCurrent(epoch) && !(await revalidateAll(context.resources, context.cacheOf))) {
+      // Some refetches got no answer (offline again): the next apply refreshes everything again, and only then is the new cursor stored.
+      reset ||= isCurrent(epoch);
+      throw new Error('the network failed while refreshing every cached entry after a reset');
+    }
     stored.cursor = at ?? stored.cursor;
     // A log-out while these applied: the old cursor and versions are not written back.
     if (isCurrent(epoch)) await set(STATE, bounded(stored), metaStore);
@@ -130,21 +156,34 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
     },
     /** Applies held notices if the outbox has flushed (the scheduler calls it after each run). */
     flushed: () => queue(apply),
-    /** Asks `changes.since` for the notices missed since the stored cursor, and applies them. */
+    /** Asks `changes.since` for the notices missed since the stored cursor (page after page), and applies them. */
     catchUp: () =>
       queue(async () => {
         const since = context.changes?.since;
-        const from = cursor ?? (await load()).cursor;
+        let from = cursor ?? (await load()).cursor;
         // Without a cursor there is nothing to catch up on: the feed starts now.
         if (!since || from === undefined) return;
-        const response = await fetch(since.replace('{cursor}', encodeURIComponent(from)), { cache: 'no-store', credentials: 'same-origin', signal: epochSignal() });
-        if (!response.ok) throw new Error(`${since}: HTTP ${response.status}`);
-        const body: unknown = await response.json();
-        const list = Array.isArray(body) ? body : (body as { notices?: unknown }).notices;
-        if (!Array.isArray(list)) throw new Error(`${since}: expected [notices] or {"notices": [...], "cursor"}`);
-        take(list);
-        const next = (body as { cursor?: unknown }).cursor;
-        if (typeof next === 'string' && next) cursor = next;
+        for (let page = 0; page < MAX_PAGES; page++) {
+          const response = await fetch(since.replace('{cursor}', encodeURIComponent(from)), { cache: 'no-store', credentials: 'same-origin', signal: epochSignal() });
+          if (!response.ok) throw new Error(`${since}: HTTP ${response.status}`);
+          const body: unknown = await response.json();
+          const next = isObject(body) && typeof body.cursor === 'string' && body.cursor ? body.cursor : undefined;
+          if (isObject(body) && body.reset === true) {
+            if (!next) throw new Error(`${since}: a reset must say where to go on from: {"reset": true, "cursor": "..."}`);
+            // What is held is older than the reset: refreshing everything covers it.
+            held.clear();
+            reset = true;
+            cursor = next;
+            break;
+          }
+          const list = Array.isArray(body) ? body : isObject(body) ? body.notices : undefined;
+          if (!Array.isArray(list)) throw new Error(`${since}: expected [notices], {"notices": [...], "cursor"} or {"reset": true, "cursor"}`);
+          take(list);
+          if (next) cursor = next;
+          // A page that moved nothing on would only be asked for again.
+          if (!(isObject(body) && body.more === true) || cursor === undefined || cursor === from) break;
+          from = cursor;
+        }
         await apply();
       }),
     /** Resolves once the work queued so far is done (a waking event waits for it). */
@@ -152,6 +191,8 @@ export function createChanges(context: ChangesContext, flushing: () => Promise<b
     /** Forgets the cursor and the versions (log-out). */
     forget() {
       held.clear();
+      echoes.forget();
+      reset = false;
       cursor = state = undefined;
     },
   };

@@ -40,8 +40,8 @@ export interface WriteContext {
   fallbackUrl: string;
   /** After a write is queued: ask for a replay (Background Sync, scheduler). */
   onQueued(entry: OutboxEntry): void;
-  /** After the network answered a write with success: a sign that queued writes may go now. */
-  onNetworkSuccess(item?: { resource: Resource; id: string }): void | Promise<void>;
+  /** After the network answered a write with success: a sign that queued writes may go now (`answer`: that success). */
+  onNetworkSuccess(item: { resource: Resource; id: string } | undefined, answer: Response): void | Promise<void>;
   /** The declared resource a write's URL belongs to (`only`: the route's `resource`). */
   resourceOf(url: URL, only?: string): ResourceUrl | undefined;
   /** The cached response for a URL, by the cache its GET route uses. */
@@ -244,7 +244,7 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
     }
     if (isRetryable(response.status, policy))
       return putInOutbox(`HTTP ${response.status}`, { status: response.status, retryAfter: response.headers.get('retry-after') }, false, record);
-    if (response.ok) void context.onNetworkSuccess(item);
+    if (response.ok) void context.onNetworkSuccess(item, response);
     return response;
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { RouteSpec } from '../manifest/types.js';
 import { createChanges } from '../changes/changes.js';
+import { createEchoes } from '../changes/echoes.js';
 import type { ChangesSpec } from '../manifest/types.js';
 import type { CacheLookup } from '../resources/revalidate.js';
 import { resourceUrl, type Resource } from '../resources/resources.js';
@@ -13,7 +14,7 @@ import { broadcast } from '../shared/broadcast.js';
 import { handleWrite, type AdoptedWrite } from './intercept.js';
 import { createOperations } from './operations.js';
 import { createScheduler, report } from './scheduler.js';
-import { createResourceReplay } from './resource-replay.js';
+import { CHANGE_CURSOR, createResourceReplay } from './resource-replay.js';
 import { countByState, groupIsBusy, pruneLocalIds, listEntries, resumeAuth } from './store.js';
 import { noteCredentials } from './credentials.js';
 import { BACKOFF_BASE_MS } from './outcome.js';
@@ -45,7 +46,9 @@ export interface OutboxManifest {
 
 export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
   const scope = getScope();
-  const resources = createResourceReplay(manifest);
+  // What the outbox learns from its writes' answers, for the feed to skip the notices that echo them.
+  const echoes = createEchoes();
+  const resources = createResourceReplay(manifest, echoes);
   const revalidate = () => listEntries().then(resources.revalidateSettled).catch(report);
   // One registration covers any number of queued writes: ask the browser
   // again only after a sync event or a pass has run.
@@ -55,10 +58,14 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
     syncRequested = true;
     await scope.registration.sync?.register(SYNC_TAG).catch(() => (syncRequested = false));
   };
-  const changes = createChanges(manifest, async () => {
-    const { pending, inflight } = await countByState();
-    return pending + inflight > 0;
-  });
+  const changes = createChanges(
+    manifest,
+    async () => {
+      const { pending, inflight } = await countByState();
+      return pending + inflight > 0;
+    },
+    echoes,
+  );
   const scheduler = createScheduler(resources.context, options.concurrency, (all, delivered) => {
     void status().then(
       (s) => broadcast('status', s),
@@ -132,11 +139,12 @@ export function createOutbox(options: OutboxOptions, manifest: OutboxManifest) {
             void requestSync();
             scheduler.later(entry.nextAttemptAt - Date.now());
           },
-          onNetworkSuccess: async (item) => {
+          onNetworkSuccess: async (item, answer) => {
             // A write that went straight through changed the item: its cached
-            // copies (and their ETags) are refreshed, as after a replay.
+            // copies (and their ETags) are refreshed, as after a replay; so its
+            // notice is an echo once that refresh is done (changes/echoes.ts).
             if (item) {
-              resources.touch({ resource: item.resource.name, itemId: item.id });
+              resources.touch({ resource: item.resource.name, itemId: item.id }, answer.headers.get(CHANGE_CURSOR));
               void revalidate();
             }
             // The app's own write just went through with its credentials: writes

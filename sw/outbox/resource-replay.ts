@@ -8,7 +8,8 @@
  *   made against the version the one before it produced);
  * - conflicts, settled by the route's policy;
  * - once an item's writes are all delivered, its cached item and collection
- *   entries are revalidated, once.
+ *   entries are revalidated, once; the answers' X-Change-Cursor then name
+ *   notices that only echo these writes (see changes/echoes.ts).
  */
 import { isObject, parseJson } from '../shared/json.js';
 import { revalidate, type CacheLookup } from '../resources/revalidate.js';
@@ -20,6 +21,10 @@ import type { ReplayContext } from './replay.js';
 import { LOCAL_ID, rewriteBody, strongEtag } from './resource-write.js';
 import { chainEtag, readBody, saveEntry, settleCreate } from './store.js';
 import { epochSignal } from '../store/epoch.js';
+import { createEchoes, type Echoes } from '../changes/echoes.js';
+
+/** The header a server's write answer names the change feed's cursor of its notice in. */
+export const CHANGE_CURSOR = 'x-change-cursor';
 
 /** The id the server gave a created item: the body's id field, else the `Location` header's item URL. */
 async function serverIdOf(response: Response, entry: OutboxEntry, resource: Resource): Promise<unknown> {
@@ -31,15 +36,17 @@ async function serverIdOf(response: Response, entry: OutboxEntry, resource: Reso
   return location ? resourceUrl([resource], new URL(location, entry.url))?.id : undefined;
 }
 
-export function createResourceReplay(manifest: { readonly resources: readonly Resource[]; readonly cacheOf: CacheLookup }) {
+export function createResourceReplay(manifest: { readonly resources: readonly Resource[]; readonly cacheOf: CacheLookup }, echoes: Echoes = createEchoes()) {
   const etags = new Map<string, string>();
   /** Items with delivered (or dropped) writes, per resource, waiting for their group to empty. */
   const touched = new Map<string, Set<string>>();
   const find = (name?: string) => named(manifest.resources, name);
-  const touch = (entry: { resource?: string; itemId?: string }) => {
+  /** Marks an item for revalidation once its writes have left the outbox; `cursor`: the X-Change-Cursor of the write that touched it. */
+  const touch = (entry: { resource?: string; itemId?: string }, cursor?: string | null) => {
     if (!entry.resource || entry.itemId === undefined) return;
     const ids = touched.get(entry.resource) ?? new Set();
     touched.set(entry.resource, ids.add(entry.itemId));
+    echoes.answered(entry.resource, entry.itemId, cursor);
   };
 
   const context: ReplayContext = {
@@ -64,7 +71,7 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
       if (etag) etags.set(key, etag);
       else etags.delete(key);
       if (etag) await chainEtag(entry, etag).catch(() => {});
-      touch(entry);
+      touch(entry, response.headers.get(CHANGE_CURSOR));
       return renamed;
     },
 
@@ -125,7 +132,10 @@ export function createResourceReplay(manifest: { readonly resources: readonly Re
           etags.delete(`${name} ${id}`);
         }
         if (!ids.size) touched.delete(name);
-        work.push(revalidate(resource, settled, manifest.cacheOf));
+        const refreshed = revalidate(resource, settled, manifest.cacheOf);
+        // Registered before this returns: the outbox applies held notices right after (see outbox.ts).
+        echoes.refreshing(name, settled, refreshed);
+        work.push(refreshed);
       }
       await Promise.all(work);
     },

@@ -10,7 +10,7 @@ import { execPattern } from '../manifest/pattern.js';
 import { broadcast } from '../shared/broadcast.js';
 import { getScope } from '../scope.js';
 import { currentEpoch, epochSignal, isCurrent } from '../store/epoch.js';
-import { itemUrl, type Resource } from './resources.js';
+import { itemUrl, resourceUrl, type Resource } from './resources.js';
 
 /** Where a route keeps its GETs: the cache, and the route's plugins that decide what is stored and when it expires. */
 export interface CacheLocation {
@@ -37,10 +37,18 @@ export async function storeThrough(cache: Cache, at: CacheLocation, request: Req
   return true;
 }
 
-/** Refetches one cached entry; returns whether the cache changed. */
-async function refresh(cache: Cache, request: Request, at: CacheLocation, epoch: number): Promise<boolean> {
+/**
+ * What a refetch did to a cached entry: changed it (a new body, or the item
+ * is gone), found it current (304, or nothing cached to refresh), left it
+ * stale (an answer the cache would not keep: an error status, no-store), or
+ * got no answer (the network failed, or a log-out came first).
+ */
+type Refreshed = 'changed' | 'current' | 'stale' | 'unanswered';
+
+/** Refetches one cached entry, conditionally. */
+async function refresh(cache: Cache, request: Request, at: CacheLocation, epoch: number): Promise<Refreshed> {
   const cached = await cache.match(request);
-  if (!cached) return false;
+  if (!cached) return 'current';
   const headers = new Headers();
   const etag = cached.headers.get('etag');
   const modified = cached.headers.get('last-modified');
@@ -50,41 +58,87 @@ async function refresh(cache: Cache, request: Request, at: CacheLocation, epoch:
   try {
     response = await fetch(request.url, { headers, credentials: request.credentials, cache: 'no-store', signal: epochSignal() });
   } catch {
-    return false;
+    return 'unanswered';
   }
   // After a log-out nothing from before it is cached again.
-  if (response.status === 304 || !isCurrent(epoch)) return false;
-  if (response.status === 404 || response.status === 410) return cache.delete(request);
-  return storeThrough(cache, at, request, response);
+  if (!isCurrent(epoch)) return 'unanswered';
+  if (response.status === 304) return 'current';
+  if (response.status === 404 || response.status === 410) return (await cache.delete(request)) ? 'changed' : 'current';
+  return (await storeThrough(cache, at, request, response)) ? 'changed' : 'stale';
 }
+
+/** Tells pages the URLs that changed; returns every outcome. */
+function announce(done: [string, Refreshed][]): Refreshed[] {
+  const urls = done.filter(([, r]) => r === 'changed').map(([url]) => url);
+  if (urls.length) broadcast('cache-updated', { urls });
+  return done.map(([, r]) => r);
+}
+const upToDate = (r: Refreshed) => r === 'changed' || r === 'current';
 
 /**
  * Refreshes the cached item `ids` of `resource` and the cached variants of
  * its collection; tells pages which URLs changed, the items as soon as they
- * are fresh (one refetch), the collections apart.
+ * are fresh (one refetch), the collections apart. Resolves with whether
+ * every entry it named is now as the server has it (each answered, and kept).
  */
-export async function revalidate(resource: Resource, ids: Iterable<string>, cacheOf: CacheLookup): Promise<void> {
+export async function revalidate(resource: Resource, ids: Iterable<string>, cacheOf: CacheLookup): Promise<boolean> {
   const { caches } = getScope();
   const epoch = currentEpoch();
-  const announce = async (work: Promise<string | false>[]) => {
-    const urls = (await Promise.all(work)).filter((u): u is string => !!u);
-    if (urls.length) broadcast('cache-updated', { urls });
-  };
-  const items = [...ids].map(async (id) => {
+  const items = [...ids].map(async (id): Promise<[string, Refreshed]> => {
     const url = itemUrl(resource, id);
     const at = cacheOf(url);
-    return !!at && isCurrent(epoch) && (await refresh(await caches.open(at.name), new Request(url), at, epoch)) && url;
+    if (!at) return [url, 'current'];
+    if (!isCurrent(epoch)) return [url, 'unanswered'];
+    return [url, await refresh(await caches.open(at.name), new Request(url), at, epoch)];
   });
   const lists = async () => {
     const at = cacheOf(resource.origin + resource.spec.collection);
-    if (!at || !isCurrent(epoch)) return;
+    if (!at) return [];
+    if (!isCurrent(epoch)) return ['unanswered' as const];
     const cache = await caches.open(at.name);
-    const work: Promise<string | false>[] = [];
+    const work: Promise<[string, Refreshed]>[] = [];
     for (const request of await cache.keys()) {
       const url = new URL(request.url);
-      if (url.origin === resource.origin && execPattern(resource.collection, url.pathname)) work.push(refresh(cache, request, at, epoch).then((changed) => changed && request.url));
+      if (url.origin === resource.origin && execPattern(resource.collection, url.pathname)) work.push(refresh(cache, request, at, epoch).then((r) => [request.url, r]));
     }
-    await announce(work);
+    return announce(await Promise.all(work));
   };
-  await Promise.all([announce(items), lists()]);
+  const done = await Promise.all([Promise.all(items).then(announce), lists()]);
+  return done.flat().every(upToDate);
+}
+
+/** Refetches of every cached entry at once (a reset): enough to keep the connections busy, not a thousand requests queued in the browser. */
+const RESET_CONCURRENCY = 12;
+
+/**
+ * Refreshes, once each, every cached entry of `resources` (each collection
+ * variant and each item), conditionally: the feed said it cannot tell what
+ * changed (`reset`). An entry counts where its route keeps it (`cacheOf`),
+ * so a copy left in another cache is not fetched twice. Resolves with
+ * whether every refetch got an answer (an entry the cache would not keep
+ * stays as it was: asking again would not help it).
+ */
+export async function revalidateAll(resources: readonly Resource[], cacheOf: CacheLookup): Promise<boolean> {
+  const { caches } = getScope();
+  const epoch = currentEpoch();
+  const todo: { cache: Cache; request: Request; at: CacheLocation }[] = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const at = resourceUrl(resources, new URL(request.url)) && cacheOf(request.url);
+      if (at && at.name === name) todo.push({ cache, request, at });
+    }
+  }
+  const done: [string, Refreshed][] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(RESET_CONCURRENCY, todo.length) }, async () => {
+      while (next < todo.length && isCurrent(epoch)) {
+        const { cache, request, at } = todo[next++]!;
+        done.push([request.url, await refresh(cache, request, at, epoch)]);
+      }
+    }),
+  );
+  const outcomes = announce(done);
+  return outcomes.length === todo.length && !outcomes.includes('unanswered');
 }

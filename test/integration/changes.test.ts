@@ -1,7 +1,8 @@
 /**
  * Change notices: targeted revalidation, backlog first, version skips,
- * malformed input, and catch-up through `since`, against the REST store
- * behind MSW with 1,000 cached entries across three resources.
+ * malformed input, catch-up through `since` (pages, reset) and the echoes of
+ * the worker's own writes, against the REST store behind MSW with 1,000
+ * cached entries across three resources.
  */
 import { HttpResponse } from 'msw';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -27,19 +28,29 @@ const rest = createRestStore();
 /** The `since` requests the server got (their cursors), and what it answers, by cursor. */
 const sinceAsked: string[] = [];
 let missed: Record<string, unknown> = {};
+/** The X-Change-Cursor each write was answered with (`w1`, `w2`, …), as a server publishing a notice per write says it. */
+const writeCursors: string[] = [];
+/** GETs that fail (no answer) while it says so. */
+let failGets: (path: string) => boolean = () => false;
 
 beforeEach(() => {
   rest.reset();
   missed = {};
   sinceAsked.length = 0;
+  writeCursors.length = 0;
+  failGets = () => false;
   net.behave(async (request) => {
     const url = new URL(request.url);
     if (url.pathname === '/api/changes') {
       sinceAsked.push(url.searchParams.get('since') ?? '');
-      return HttpResponse.json(missed[url.searchParams.get('since') ?? ''] ?? { notices: [] });
+      const answer = missed[url.searchParams.get('since') ?? ''] ?? missed['*'] ?? { notices: [] };
+      return HttpResponse.json(typeof answer === 'function' ? answer(url.searchParams.get('since')) : answer);
     }
+    if (request.method === 'GET' && failGets(url.pathname + url.search)) return HttpResponse.error();
     const r = rest.handle({ method: request.method, url: url.pathname + url.search, headers: Object.fromEntries(request.headers), body: await request.text() });
-    return new HttpResponse(r.status === 204 || r.status === 304 ? null : r.body, { status: r.status, headers: r.headers });
+    const headers = new Headers(r.headers);
+    if (request.method !== 'GET' && r.status < 300) headers.set('x-change-cursor', writeCursors[writeCursors.push(`w${writeCursors.length + 1}`) - 1]!);
+    return new HttpResponse(r.status === 204 || r.status === 304 ? null : r.body, { status: r.status, headers });
   });
 });
 
@@ -72,16 +83,16 @@ async function cacheContents(): Promise<Map<string, string>> {
   return all;
 }
 
-/** Seeds 330 items per resource and reads each through the worker, plus 10 list pages: 1,020 cached entries. */
-async function primed(): Promise<void> {
+/** Seeds `count` items per resource and reads each through the worker, plus 4 list variants each: by default 1,002 cached entries. */
+async function primed(count = 330): Promise<void> {
   scope = await installWorker();
   for (const name of NAMES) {
-    for (let i = 0; i < 330; i++) rest.seed(name, { title: `${name} ${i}` });
+    for (let i = 0; i < count; i++) rest.seed(name, { title: `${name} ${i}` });
   }
   for (const name of NAMES) await Promise.all(rest.items(name).map((item) => get(`/api/${name}/${String(item.id)}`)));
   for (const name of NAMES) await get(`/api/${name}`);
   for (let page = 1; page <= 3; page++) for (const name of NAMES) await get(`/api/${name}?page=${page}`);
-  expect((await cacheContents()).size).toBe(3 * 330 + 3 + 9);
+  expect((await cacheContents()).size).toBe(3 * count + 3 + 9);
 }
 
 describe('a change notice', { timeout: 60_000 }, () => {
@@ -235,5 +246,102 @@ describe('a change notice', { timeout: 60_000 }, () => {
     await ask(scope, 'catch-up');
     // No cursor any more: nothing to catch up on.
     expect(sinceAsked).toEqual([]);
+  });
+});
+
+describe('catch-up pages and resets', { timeout: 60_000 }, () => {
+  it('a reset refetches every cached entry of the resources once, conditionally, then goes on from the new cursor', async () => {
+    await primed(20);
+    const id = String(rest.items('notes')[3]!.id);
+    await notify({ resource: 'todos', id: String(rest.items('todos')[0]!.id), type: 'updated', cursor: 'c1' });
+    rest.edit('notes', Number(id), { title: 'changed while the feed forgot us' });
+    missed = { c1: { reset: true, cursor: 'r9' } };
+    const cached = [...(await cacheContents()).keys()].map((url) => url.slice(ORIGIN.length));
+    const before = rest.log.length;
+    await ask(scope, 'catch-up');
+    const gets = rest.log.slice(before).filter((r) => r.method === 'GET');
+    // Each cached entry once, and nothing else; items with their ETag.
+    expect(gets.map((r) => r.url).sort()).toEqual(cached.sort());
+    expect(gets.filter((r) => /^\/api\/\w+\/\d+$/.test(r.url)).every((r) => r.ifNoneMatch)).toBe(true);
+    expect(JSON.parse((await get(`/api/notes/${id}`)).body)).toMatchObject({ title: 'changed while the feed forgot us' });
+    // The new cursor is kept, across a restart too.
+    scope = await restartWorker(scope, importWorker);
+    sinceAsked.length = 0;
+    const next = rest.log.length;
+    await ask(scope, 'catch-up');
+    expect(sinceAsked).toEqual(['r9']);
+    expect(refetched(next)).toEqual([]);
+  });
+
+  it('"more": true is followed by the next page at once; the notices of every page are applied together', async () => {
+    await primed(20);
+    const [x, y, z] = rest.items('tags').map((i) => String(i.id));
+    await notify({ resource: 'tags', id: x!, type: 'updated', cursor: 'c1' });
+    missed = {
+      c1: { notices: [{ resource: 'tags', id: y, type: 'updated', cursor: 'c2' }], cursor: 'c2', more: true },
+      c2: { notices: [{ resource: 'tags', id: z, type: 'updated', cursor: 'c3' }], cursor: 'c3' },
+    };
+    sinceAsked.length = 0;
+    const before = rest.log.length;
+    await ask(scope, 'catch-up');
+    expect(sinceAsked).toEqual(['c1', 'c2']);
+    // Both items, and each collection variant once for the two.
+    expect(refetched(before).sort()).toEqual([`/api/tags/${y!}`, `/api/tags/${z!}`, '/api/tags', '/api/tags?page=1', '/api/tags?page=2', '/api/tags?page=3'].sort());
+    await ask(scope, 'catch-up');
+    expect(sinceAsked).toEqual(['c1', 'c2', 'c3']);
+    // A feed that always says more is followed at most 50 pages per catch-up.
+    missed = { '*': (since: string) => ({ notices: [], cursor: `${since}+`, more: true }) };
+    sinceAsked.length = 0;
+    await ask(scope, 'catch-up');
+    expect(sinceAsked.length).toBe(50);
+  });
+});
+
+describe('the echo of a write the worker made', { timeout: 60_000 }, () => {
+  /** A PATCH sent live, or queued offline and replayed; resolves once the worker has refreshed the item after it. */
+  async function write(id: string, how: 'live' | 'replayed'): Promise<void> {
+    net.online = how === 'live';
+    const before = rest.log.length;
+    expect((await send(scope, `/api/todos/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"title":"mine"}' })).status).toBe(
+      how === 'live' ? 200 : 202,
+    );
+    net.online = true;
+    await syncNow(scope);
+    await until(async () => (await status(scope)).pending === 0);
+    // The write is followed by one refresh of the item and of each collection variant.
+    await until(() => refetched(before).length === 5);
+  }
+
+  it.each(['replayed', 'live'] as const)('is skipped (no refetch) when the write was %s and its answer named the cursor; the cursor still moves on', async (how) => {
+    await primed(20);
+    const id = String(rest.items('todos')[2]!.id);
+    await write(id, how);
+    expect(writeCursors).toEqual(['w1']);
+    const before = rest.log.length;
+    await notify({ resource: 'todos', id, type: 'updated', version: 2, cursor: 'w1' });
+    expect(refetched(before)).toEqual([]);
+    expect(sinceAsked.at(-1)).toBe('w1');
+    // Another cursor about the same item is someone else's change: refetched.
+    await notify({ resource: 'todos', id, type: 'updated', cursor: 'x7' });
+    expect(refetched(before).sort()).toEqual([`/api/todos/${id}`, '/api/todos', '/api/todos?page=1', '/api/todos?page=2', '/api/todos?page=3'].sort());
+  });
+
+  it('is applied when the refresh after the write got no answer, so the cache does not stay stale', async () => {
+    await primed(20);
+    const id = String(rest.items('todos')[2]!.id);
+    // The collection refetches after the write fail: the lists still show the old title.
+    const failed: string[] = [];
+    failGets = (path) => (path.startsWith('/api/todos?') || path === '/api/todos') && failed.push(path) > 0;
+    net.online = false;
+    await send(scope, `/api/todos/${id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: '{"title":"mine"}' });
+    net.online = true;
+    await syncNow(scope);
+    await until(async () => (await status(scope)).pending === 0);
+    await until(() => failed.length === 4);
+    failGets = () => false;
+    const before = rest.log.length;
+    await notify({ resource: 'todos', id, type: 'updated', cursor: 'w1' });
+    expect(refetched(before)).toContain('/api/todos');
+    expect(JSON.parse((await get('/api/todos')).body)).toContainEqual(expect.objectContaining({ id: Number(id), title: 'mine' }));
   });
 });

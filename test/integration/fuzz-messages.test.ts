@@ -21,7 +21,7 @@ import fc from 'fast-check';
 import { http, HttpResponse } from 'msw';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EntrySummary, OutboxStatus } from '../../common/messages.js';
-import { parseNotice } from '../../sw/changes/notice.js';
+import { parseNotice } from '../../common/notice.js';
 import { createNetwork, installWorker, ORIGIN, send, until } from '../support/outbox-harness.js';
 import { EmulatedMessageEvent, type EmulatedWindowClient, type ServiceWorkerScope } from '../support/sw-scope.js';
 

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isNewer, parseNotice, type Notice } from '../../sw/changes/notice.js';
+import { isNewer, parseNotice, type Notice } from '../../common/notice.js';
 
 const RUNS = { numRuns: 1000 };
 const RESOURCES = ['todos', 'notes', 'a.b'];

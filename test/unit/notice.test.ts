@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isNewer, parseNotice } from '../../sw/changes/notice.js';
+import { checkNotice, isNewer, parseNotice } from '../../common/notice.js';
 
 const known = (name: string) => name === 'todos';
 
@@ -85,5 +85,31 @@ describe('isNewer', () => {
     expect(isNewer(1, undefined)).toBe(true);
     expect(isNewer(undefined, 5)).toBe(true);
     expect(isNewer('7', 5)).toBe(true);
+  });
+});
+
+describe('checkNotice (what an app publishes)', () => {
+  it('takes any non-empty resource name, an id, a type and an optional version', () => {
+    expect(checkNotice({ resource: 'anything-at-all', id: '42', type: 'updated', version: 17 })).toBeUndefined();
+    expect(checkNotice({ resource: 'todos', id: 7, type: 'deleted' })).toBeUndefined();
+  });
+
+  it.each([
+    ['not an object', 'todos 42', 'notice', 'a notice must be an object {resource, id, type, version?}; got "todos 42"'],
+    ['an array', [], 'notice', 'got an array'],
+    ['an unknown type', { resource: 'todos', id: '1', type: 'changed' }, 'type', 'type must be one of created, updated, deleted; got "changed"'],
+    ['no resource', { id: '1', type: 'created' }, 'resource', 'resource must be a non-empty name (at most 1024 characters, no control characters); got nothing'],
+    ['an id with a slash', { resource: 'todos', id: 'a/b', type: 'created' }, 'id', 'got "a/b"'],
+    ['a fractional version', { resource: 'todos', id: '1', type: 'created', version: 1.5 }, 'version', 'got 1.5'],
+    ['a cursor (the feed assigns it)', { resource: 'todos', id: '1', type: 'created', cursor: 'c1' }, 'cursor', 'cursor must be absent: the feed assigns it'],
+    ['data', { resource: 'todos', id: '1', type: 'created', title: 'milk' }, 'title', '"title" is not a notice field'],
+  ])('names the first problem: %s', (_, value, field, message) => {
+    expect(checkNotice(value)).toEqual({ field, message: expect.stringContaining(message) });
+  });
+
+  it('accepts exactly what the worker parses, once given its cursor', () => {
+    const notice = { resource: 'todos', id: 'a.b', type: 'created', version: '2026-11-26T10:00:00Z' };
+    expect(checkNotice(notice)).toBeUndefined();
+    expect(parseNotice({ ...notice, cursor: 'c1' }, known)).toEqual({ ...notice, cursor: 'c1' });
   });
 });
