@@ -1,31 +1,44 @@
 // The todo example: a REST app (this server and public/) with no offline code
 // of its own, made to work offline by one script tag and offline.manifest.json.
-// Node's standard library only.
+// Its server half is offline-outbox/server: idempotency() on the API's
+// writes, changeFeed() for the change notices. Node's standard library
+// otherwise (and node-redis when REDIS_URL is set).
 //
-//   npm run build && node examples/todo/server.mjs
+//   npm start                 (npm run build && node examples/todo/server.mjs)
 //   PORT=8080 (0: a free port)   TODO_DATA=<file> (default examples/todo/data/todos.json)
+//   REDIS_URL=redis://…       the todos, keys and feed in Redis: many instances, one data set
 //   TODO_QUIET=1 (no access log)
 //   TODO_LATENCY_MS=<n> (writes answered n ms late: a slow network, so a replay can be watched)
+//   TODO_LEASE_SECONDS=<n> (how long a crashed request holds its Idempotency-Key; default 30)
 //
-// The API, the change feed and Idempotency-Key are described in lib/todos.mjs,
-// lib/change-feed.mjs and lib/idempotency.mjs.
+// The API is described in lib/todos.mjs, where the data lives in lib/storage.mjs.
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createChangeFeed } from './lib/change-feed.mjs';
-import { createDataFile, readDataFile } from './lib/data-file.mjs';
-import { createIdempotencyKeys, fingerprint, keyInFlight, keyReused, malformedKey, parseKey, replayOf } from './lib/idempotency.mjs';
-import { createTodos, json } from './lib/todos.mjs';
+import { changeFeed, idempotency } from 'offline-outbox/server';
+import { openStorage } from './lib/storage.mjs';
+import { json } from './lib/todos.mjs';
 
-const port = Number(process.env.PORT ?? 5173);
+const MAX_BODY_BYTES = 1024 * 1024;
+const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** A number of at least `min` from the environment, or exit saying which variable is wrong. */
+function numberFrom(name, fallback, min = 0) {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (Number.isFinite(value) && value >= min) return value;
+  console.error(`todo example: ${name}=${text} is not a number of ${min} or more; fix it or unset it`);
+  process.exit(1);
+}
+
+const port = numberFrom('PORT', 5173);
+const latencyMs = numberFrom('TODO_LATENCY_MS', 0);
+const leaseSeconds = numberFrom('TODO_LEASE_SECONDS', 30, 0.1);
+const redisUrl = process.env.REDIS_URL || undefined;
 const dataPath = resolve(process.env.TODO_DATA ?? fileURLToPath(new URL('data/todos.json', import.meta.url)));
 const quiet = process.env.TODO_QUIET === '1';
-const latencyMs = Number(process.env.TODO_LATENCY_MS ?? 0);
-const MAX_BODY_BYTES = 1024 * 1024;
-const PRUNE_INTERVAL_MS = 60 * 60 * 1000; // an hour
-const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const DATA_FORMAT = 1;
 
 const here = new URL('./', import.meta.url);
 const dist = new URL('../../dist/', import.meta.url);
@@ -42,28 +55,18 @@ const FILES = {
   '/outbox-status.js': [new URL('outbox-status.js', dist), JS],
 };
 
-let saved;
+let storage;
 try {
-  saved = await readDataFile(dataPath);
-  if (saved !== undefined && saved?.format !== DATA_FORMAT)
-    throw new Error(`${dataPath} is not a data file of this example (format ${DATA_FORMAT}); delete it or point TODO_DATA elsewhere`);
+  storage = await openStorage(redisUrl ? { redisUrl } : { dataPath });
 } catch (error) {
   console.error(`todo example: ${error.message}`);
   process.exit(1);
 }
-const todos = createTodos(saved);
-const feed = createChangeFeed(saved?.changes);
-const keys = createIdempotencyKeys(saved?.idempotency);
-const data = createDataFile(dataPath, () => ({ format: DATA_FORMAT, ...todos.toJSON(), changes: feed.toJSON(), idempotency: keys.toJSON() }));
-if (!saved) await data.save();
-setInterval(() => keys.prune(), PRUNE_INTERVAL_MS).unref();
+if (storage.notice) console.error(`todo example: ${storage.notice}`);
 
-/** Saves, then announces the notices the save covered: a client never hears of a change the server could still lose. */
-async function commit() {
-  const upTo = feed.last;
-  await data.save();
-  feed.broadcast(upTo);
-}
+// Keys are checked as the draft writes them (a quoted string), as the worker sends them.
+const keys = idempotency({ store: storage.store, strict: true, leaseSeconds });
+const feed = changeFeed({ store: storage.store });
 
 function send(res, reply) {
   res.writeHead(reply.status, { 'cache-control': 'no-cache', ...reply.headers });
@@ -83,35 +86,42 @@ async function readBody(req) {
   return Buffer.concat(chunks);
 }
 
+/** Runs after idempotency(): a write with a key has claimed it, and its body is in `req.rawBody`. */
 async function serveTodos(req, res, url, id) {
   const method = req.method === 'HEAD' ? 'GET' : req.method;
-  const key = WRITES.has(method) ? parseKey(req.headers['idempotency-key']) : undefined;
-  if (key === null) return send(res, malformedKey());
-  if (key !== undefined && !keys.begin(key)) return send(res, keyInFlight());
-  try {
-    const body = WRITES.has(method) ? await readBody(req) : Buffer.alloc(0);
-    const print = key && fingerprint(method, url.pathname + url.search, body);
-    const record = key && keys.find(key);
-    if (record) return send(res, record.fingerprint === print ? replayOf(record) : keyReused());
-    const { reply, change } = todos.handle(method, id, { query: url.searchParams, headers: req.headers, body: body.toString('utf8') });
-    if (change) feed.publish(change);
-    if (key) keys.remember(key, print, reply);
-    if (change || key) {
-      try {
-        await commit();
-      } catch (error) {
-        // The change stands in memory (and its key, so a retry is not applied twice); the next save writes it.
-        console.error(`todo example: could not save ${dataPath}:`, error);
-        return send(res, json(500, { error: `the change was made but could not be saved (${error.code ?? error.message})` }));
-      }
+  const writing = WRITES.has(method);
+  // After the claim: a slow write holds its key, as a slow handler would.
+  if (latencyMs > 0 && writing) await new Promise((r) => setTimeout(r, latencyMs));
+  let body = '';
+  if (writing) {
+    try {
+      body = (req.rawBody ?? (await readBody(req))).toString('utf8');
+    } catch (error) {
+      if (!(error instanceof TooLarge)) throw error;
+      return send(res, json(413, { error: `the body is over ${MAX_BODY_BYTES} bytes` }, { connection: 'close' }));
     }
-    send(res, reply);
-  } catch (error) {
-    if (!(error instanceof TooLarge)) throw error;
-    send(res, json(413, { error: `the body is over ${MAX_BODY_BYTES} bytes` }, { connection: 'close' }));
-  } finally {
-    if (key !== undefined) keys.end(key);
   }
+  let result;
+  try {
+    result = await storage.todos.handle(method, id, { query: url.searchParams, headers: req.headers, body });
+  } catch (error) {
+    // Nothing was changed (a write's state is stored whole or not at all), so the request can be sent again.
+    console.error(`todo example: ${req.method} ${req.url}: the todos could not be read or stored: ${error.message}`);
+    return send(
+      res,
+      json(503, { error: `the todos could not be read or stored (${error.code ?? error.message}); nothing was changed, retry in a moment` }, { 'retry-after': '1' }),
+    );
+  }
+  const { reply, change } = result;
+  if (change) {
+    try {
+      reply.headers['x-change-cursor'] = await feed.publish(change);
+    } catch (error) {
+      // The change is made and answered as made; only its notice is lost, and other pages see it when they next revalidate.
+      console.error(`todo example: ${req.method} ${req.url}: the change was made but its notice could not be published:`, error);
+    }
+  }
+  send(res, reply);
 }
 
 async function serveFile(_req, res, pathname) {
@@ -130,7 +140,7 @@ async function serveFile(_req, res, pathname) {
 /** Event streams stay open: they are logged when they start, everything else when answered. */
 const eventStreams = new WeakSet();
 
-async function route(req, res) {
+function route(req, res, fail) {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const { pathname } = url;
   const reading = req.method === 'GET' || req.method === 'HEAD';
@@ -142,16 +152,14 @@ async function route(req, res) {
     } catch {
       return send(res, json(400, { error: `${pathname} is not a valid URL path` }));
     }
-    if (latencyMs > 0 && WRITES.has(req.method)) await new Promise((r) => setTimeout(r, latencyMs));
-    return serveTodos(req, res, url, id);
+    return keys(req, res, (error) => (error ? fail(error) : serveTodos(req, res, url, id).catch(fail)));
   }
   if (pathname === '/api/changes/stream' && req.method === 'GET') {
-    feed.open(req, res);
     eventStreams.add(res);
     if (!quiet) accessLog(req, res);
-    return;
+    return feed.sse(req, res);
   }
-  if (pathname === '/api/changes' && reading) return send(res, json(200, feed.since(url.searchParams.get('since'))));
+  if (pathname === '/api/changes' && reading) return feed.since(req, res);
   if (Object.hasOwn(FILES, pathname) && reading) return serveFile(req, res, pathname);
   if (Object.hasOwn(FILES, pathname) || pathname.startsWith('/api/changes'))
     return send(res, json(405, { error: `${req.method} is not allowed on ${pathname}` }, { allow: 'GET, HEAD' }));
@@ -162,11 +170,16 @@ const accessLog = (req, res) => console.log(`${new Date().toTimeString().slice(0
 
 const server = createServer((req, res) => {
   if (!quiet) res.once('close', () => eventStreams.has(res) || accessLog(req, res));
-  route(req, res).catch((error) => {
+  const fail = (error) => {
     console.error(`todo example: ${req.method} ${req.url} failed:`, error);
     if (!res.headersSent) send(res, json(500, { error: 'the server failed; see its log' }));
     else res.destroy();
-  });
+  };
+  try {
+    Promise.resolve(route(req, res, fail)).catch(fail);
+  } catch (error) {
+    fail(error);
+  }
 });
 
 server.listen(port, '127.0.0.1', () => {
@@ -181,15 +194,20 @@ server.listen(port, '127.0.0.1', () => {
     5. Go online (or start the server again): the queued writes replay, in order,
        each once, in the log below.
 
-  Data: ${dataPath} (delete it to start again). Needs dist/: npm run build.
+  ${storage.where} Needs dist/: npm run build.
 `);
 });
 
-function stop() {
+async function stop() {
   server.close();
   feed.close();
   server.closeIdleConnections();
-  data.settled().then(() => process.exit(0));
+  try {
+    await storage.close();
+  } catch (error) {
+    console.error('todo example: while stopping:', error);
+  }
+  process.exit(0);
 }
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

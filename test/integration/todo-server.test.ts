@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,9 +89,9 @@ const json = (body: unknown, headers: Record<string, string> = {}) => ({
 });
 
 /** Reads a Server-Sent Events stream with fetch: one event (its fields) at a time, comments skipped. */
-async function openStream(url: string) {
+async function openStream(url: string, headers: Record<string, string> = {}) {
   const controller = new AbortController();
-  const response = await fetch(url, { signal: controller.signal });
+  const response = await fetch(url, { signal: controller.signal, headers });
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
@@ -122,6 +121,23 @@ async function openStream(url: string) {
     },
     close: () => controller.abort(),
   };
+}
+
+/** The data file as JSON, or undefined while it is missing or being replaced. */
+async function readData(file: string): Promise<{ format?: number; outbox?: { keys?: unknown } } | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function until(what: string, probe: () => Promise<boolean>, withinMs = 10_000) {
+  const deadline = Date.now() + withinMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${withinMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 let dir: string;
@@ -314,54 +330,60 @@ describe('the todo example server', () => {
     const reused = await create({ title: 'Second use' }, { 'idempotency-key': key });
     expect(reused.status).toBe(422);
     expect(reused.headers.get('content-type')).toBe('application/problem+json');
-    expect(await reused.json()).toMatchObject({ status: 422, title: 'Idempotency-Key is already used', detail: expect.any(String), type: expect.any(String) });
+    expect(await reused.json()).toMatchObject({ status: 422, code: 'idempotency-key-reused', title: expect.any(String), detail: expect.any(String), type: expect.any(String) });
     const elsewhere = await api('api/todos/some-id', { method: 'PATCH', ...json({ title: 'First use' }, { 'idempotency-key': key }) });
     expect(elsewhere.status).toBe(422);
     expect((await list()).length).toBe(before);
 
     const bare = await create({ title: 'Unquoted key' }, { 'idempotency-key': crypto.randomUUID() });
     expect(bare.status).toBe(400);
-    expect(await bare.json()).toMatchObject({ title: 'Idempotency-Key is malformed' });
+    expect(bare.headers.get('content-type')).toBe('application/problem+json');
+    expect(await bare.json()).toMatchObject({ status: 400, code: 'idempotency-key-unquoted', detail: expect.stringContaining('Quote it') });
+    const twoKeys = await create({ title: 'Two keys' }, { 'idempotency-key': '"one", "two"' });
+    expect(twoKeys.status).toBe(400);
+    expect(await twoKeys.json()).toMatchObject({ code: 'idempotency-key-multiple' });
     expect((await create({ title: 'Escaped' }, { 'idempotency-key': '"a\\"b"' })).status).toBe(201);
     expect((await list()).length).toBe(before + 1);
   });
 
   it('answers 409 to a request whose Idempotency-Key is still being processed', async () => {
-    const key = `"${crypto.randomUUID()}"`;
-    const body = JSON.stringify({ title: 'Slow upload' });
-    // The first request sends its headers and half its body, then waits. It
-    // asks for `100 Continue`: Node's server sends that just before it runs
-    // the handler, in the same tick, so once the client hears it the server
-    // has taken the key (no sleep racing the server's start).
-    const slow = httpRequest(new URL('api/todos', base), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'idempotency-key': key, expect: '100-continue' },
-    });
-    const slowAnswer = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      slow.on('response', (res) => {
-        let text = '';
-        res.on('data', (chunk) => (text += String(chunk)));
-        res.on('end', () => resolve({ status: res.statusCode!, body: text }));
-      });
-      slow.on('error', reject);
-    });
-    slow.flushHeaders();
-    await once(slow, 'continue');
-    slow.write(body.slice(0, 8));
+    // The key is claimed once the whole request has arrived (its body is part
+    // of the fingerprint), and saved in the data file before the handler
+    // runs; this server then holds every write for TODO_LATENCY_MS. So once
+    // the file holds the claim, the first request is being processed.
+    const slowDir = await mkdtemp(join(tmpdir(), 'todo-slow-'));
+    const dataFile = join(slowDir, 'todos.json');
+    let slow: Example | undefined;
+    try {
+      slow = await startExample(dataFile, { TODO_QUIET: '1', TODO_LATENCY_MS: '1500' });
+      const at = (path: string, init?: RequestInit) => fetch(new URL(path, slow!.url), init);
+      const key = `"${crypto.randomUUID()}"`;
+      const request = () => ({ method: 'POST', ...json({ title: 'Slow write' }, { 'idempotency-key': key }) });
 
-    const concurrent = await create({ title: 'Slow upload' }, { 'idempotency-key': key });
-    expect(concurrent.status).toBe(409);
-    expect(concurrent.headers.get('content-type')).toBe('application/problem+json');
-    expect(concurrent.headers.get('retry-after')).toBe('1');
+      const first = at('api/todos', request());
+      await until('the claim is in the data file', async () =>
+        Object.values(((await readData(dataFile))?.outbox?.keys ?? {}) as Record<string, { token?: string }>).some((k) => k.token),
+      );
+      const concurrent = await at('api/todos', request());
+      expect(concurrent.status).toBe(409);
+      expect(concurrent.headers.get('content-type')).toBe('application/problem+json');
+      expect(concurrent.headers.get('retry-after')).toBe('1');
+      expect(await concurrent.json()).toMatchObject({ status: 409, code: 'idempotency-key-in-flight' });
 
-    slow.end(body.slice(8));
-    const first = await slowAnswer;
-    expect(first.status).toBe(201);
-    const retried = await api('api/todos', { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body });
-    expect(retried.status).toBe(201);
-    expect(await retried.text()).toBe(first.body);
-    expect((await list()).filter((t) => t.title === 'Slow upload')).toHaveLength(1);
-  });
+      const answered = await first;
+      expect(answered.status).toBe(201);
+      const firstBody = await answered.text();
+      const retried = await at('api/todos', request());
+      expect(retried.status).toBe(201);
+      expect(retried.headers.get('idempotent-replayed')).toBe('true');
+      expect(await retried.text()).toBe(firstBody);
+      const todos = (await (await at('api/todos')).json()) as Todo[];
+      expect(todos.filter((t) => t.title === 'Slow write')).toHaveLength(1);
+    } finally {
+      await stopExample(slow, 'SIGKILL');
+      await rm(slowDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('answers bad JSON with 400 and a bad title with 422, as JSON', async () => {
     const before = (await list()).length;
@@ -388,15 +410,20 @@ describe('the todo example server', () => {
   });
 
   it('streams a notice for each change as Server-Sent Events', async () => {
+    const { cursor: head } = (await (await api('api/changes')).json()) as { cursor: string };
     const stream = await openStream(new URL('api/changes/stream', base).href);
+    let reconnected: Awaited<ReturnType<typeof openStream>> | undefined;
     try {
       expect(stream.response.status).toBe(200);
       expect(stream.response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-      expect(await stream.next()).toEqual({ retry: '1000' });
+      expect(stream.response.headers.get('cache-control')).toBe('no-store');
+      // The stream starts where the feed stands, so an EventSource that reconnects at once misses nothing.
+      expect(await stream.next()).toEqual({ retry: '1000', id: head });
 
-      const todo = (await (await create({ title: 'Announced' })).json()) as Todo;
-      await api(`api/todos/${todo.id}`, { method: 'PATCH', ...json({ done: true }) });
-      await api(`api/todos/${todo.id}`, { method: 'DELETE' });
+      const created = await create({ title: 'Announced' });
+      const todo = (await created.json()) as Todo;
+      const patched = await api(`api/todos/${todo.id}`, { method: 'PATCH', ...json({ done: true }) });
+      const deleted = await api(`api/todos/${todo.id}`, { method: 'DELETE' });
 
       const events = [await stream.next(), await stream.next(), await stream.next()];
       const notices = events.map((e) => JSON.parse(e.data!) as Notice);
@@ -406,16 +433,23 @@ describe('the todo example server', () => {
         { resource: 'todos', id: todo.id, type: 'deleted', version: 3 },
       ]);
       events.forEach((e, i) => expect(e.id).toBe(notices[i]!.cursor));
+      // Each write's answer names the cursor of its notice, so the page's worker can skip its own echo.
+      expect([created, patched, deleted].map((r) => r.headers.get('x-change-cursor'))).toEqual(events.map((e) => e.id));
       expect(Object.keys(JSON.parse(events[0]!.data!))).toEqual(['resource', 'id', 'type', 'version', 'cursor']);
+
+      // A reconnect with Last-Event-ID gets what came after it first.
+      reconnected = await openStream(new URL('api/changes/stream', base).href, { 'last-event-id': events[0]!.id! });
+      expect(await reconnected.next()).toEqual({ retry: '1000' });
+      expect([await reconnected.next(), await reconnected.next()]).toEqual(events.slice(1));
     } finally {
       stream.close();
+      reconnected?.close();
     }
   });
 
-  it('answers ?since=<cursor> with the notices after it, and an unknown cursor with all it keeps', async () => {
-    const start = (await (await api('api/changes?since=')).json()) as { notices: Notice[]; cursor: string };
-    expect(start.cursor).toEqual(expect.any(String));
-    if (start.notices.length > 0) expect(start.notices.at(-1)!.cursor).toBe(start.cursor);
+  it('answers ?since=<cursor> with the notices after it, and an unknown cursor with a reset', async () => {
+    const start = (await (await api('api/changes')).json()) as { notices: Notice[]; cursor: string };
+    expect(start).toEqual({ notices: [], cursor: expect.any(String) });
 
     const todo = (await (await create({ title: 'Caught up' })).json()) as Todo;
     await api(`api/todos/${todo.id}`, { method: 'PUT', ...json({ title: 'Caught up again' }) });
@@ -429,9 +463,8 @@ describe('the todo example server', () => {
     const none = (await (await api(`api/changes?since=${encodeURIComponent(after.cursor)}`)).json()) as { notices: Notice[]; cursor: string };
     expect(none).toEqual({ notices: [], cursor: after.cursor });
 
-    const unknown = (await (await api('api/changes?since=no-such-cursor')).json()) as { notices: Notice[]; cursor: string };
-    expect(unknown.notices).toEqual([...start.notices, ...after.notices]);
-    expect(unknown.cursor).toBe(after.cursor);
+    // The page's worker then revalidates what it has cached, and goes on from the cursor given.
+    for (const cursor of ['no-such-cursor', '']) expect(await (await api(`api/changes?since=${cursor}`)).json()).toEqual({ reset: true, cursor: after.cursor });
   });
 });
 
@@ -484,6 +517,48 @@ describe('the todo example server across a restart', () => {
       await rm(restartDir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('takes over a data file of format 1 (before offline-outbox/server): its todos and versions kept, and says so', async () => {
+    const oldDir = await mkdtemp(join(tmpdir(), 'todo-format1-'));
+    let old: Example | undefined;
+    try {
+      const dataFile = join(oldDir, 'todos.json');
+      const kept = { id: 'old-1', title: 'From before', done: false, updatedAt: '2025-01-01T00:00:00.000Z' };
+      const formatOne = {
+        format: 1,
+        todos: [kept],
+        versions: { 'old-1': 4, gone: 2 },
+        changes: { epoch: 'abcd', last: 6, notices: [] },
+        idempotency: [],
+      };
+      await writeFile(dataFile, JSON.stringify(formatOne));
+      old = await startExample(dataFile);
+      expect(old.stderr()).toMatch(/format 1.*todos are kept/);
+      const at = (path: string, init?: RequestInit) => fetch(new URL(path, old!.url), init);
+      expect(await (await at('api/todos')).json()).toEqual([kept]);
+      expect((await at('api/todos/old-1')).headers.get('etag')).toBe('"old-1-4"');
+      // A deleted todo's version is kept too: the id re-created never reuses an ETag.
+      expect((await at('api/todos', { method: 'POST', ...json({ id: 'gone', title: 'Again' }) })).headers.get('etag')).toBe('"gone-3"');
+      const saved = (await readData(dataFile))!;
+      expect(saved.format).toBe(2);
+      expect(saved.outbox).toEqual(expect.objectContaining({ keys: {} }));
+    } finally {
+      await stopExample(old);
+      await rm(oldDir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it('refuses a data file of a format it does not know, and says what to do', async () => {
+    const otherDir = await mkdtemp(join(tmpdir(), 'todo-format-'));
+    try {
+      const dataFile = join(otherDir, 'todos.json');
+      await writeFile(dataFile, '{"format": 99}');
+      await expect(startExample(dataFile)).rejects.toThrow(/exited \(1\)[\s\S]*not a data file of this example[\s\S]*delete it or point TODO_DATA elsewhere/);
+      expect(await readFile(dataFile, 'utf8')).toBe('{"format": 99}');
+    } finally {
+      await rm(otherDir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('refuses to start over a data file it cannot read, and says what to do', async () => {
     const badDir = await mkdtemp(join(tmpdir(), 'todo-bad-'));

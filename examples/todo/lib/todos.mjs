@@ -13,7 +13,8 @@
  *   PATCH  /api/todos/:id                 JSON Merge Patch (RFC 7396); If-Match
  *   DELETE /api/todos/:id                 204; If-Match
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { strongEtag } from 'offline-outbox/server';
 
 export const MAX_TITLE_LENGTH = 500; // characters
 /** Client ids go into URLs and ETags as they are, so they keep to unreserved URL characters. */
@@ -110,7 +111,7 @@ export function createTodos(saved, clock = Date.now) {
     const done = query.get('done');
     if (done !== null && done !== 'true' && done !== 'false') return fail(400, `done must be true or false; got "${done}"`);
     const body = JSON.stringify([...items.values()].filter((item) => done === null || String(item.done) === done));
-    const etag = `"todos-${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
+    const etag = strongEtag(body);
     if (ifNoneMatchHits(headers['if-none-match'], etag)) return { status: 304, headers: { etag }, body: '' };
     return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', etag }, body };
   }
