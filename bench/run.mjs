@@ -11,6 +11,8 @@
  *   BENCH_BUILD=0                      do not run `npm run build` before measuring offline-outbox
  *   BENCH_DIST=path                    measure offline-outbox from another build directory (no build)
  *
+ *   npm run bench -- server            the server half's bench instead (bench/server/run.mjs)
+ *
  * Exit status: 0 when every selected subject was measured and every
  * correctness check held, whether or not the performance targets were met
  * (the numbers are the result); 1 when the harness could not measure
@@ -38,6 +40,12 @@ import {
 } from './lib/cases.mjs';
 import { DIST_DIR, SUBJECTS } from './lib/subjects.mjs';
 import { median, NotReadyError } from './lib/util.mjs';
+
+// `npm run bench -- server`: the server half's bench (bench/server/run.mjs), with its own exit status.
+if (process.argv[2] === 'server') {
+  const { status } = spawnSync(process.execPath, [fileURLToPath(new URL('./server/run.mjs', import.meta.url)), ...process.argv.slice(3)], { stdio: 'inherit' });
+  process.exit(status ?? 1);
+}
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RESULTS = join(ROOT, 'bench/results');
