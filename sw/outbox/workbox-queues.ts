@@ -1,19 +1,26 @@
 /**
  * Moving a workbox-background-sync queue into the outbox, for apps that
  * switch from Workbox's BackgroundSyncPlugin (the manifest's
- * `"workboxQueues"`). Read through workbox-background-sync's own `Queue`
- * API, oldest first; each write is committed to the outbox (stamped with a
- * key, strictly) before it is removed from Workbox's queue, so a worker
- * stopped half-way loses nothing.
+ * `"workboxQueues"`), through workbox-background-sync's own `Queue` API.
  *
- * Stopped between the commit and the removal, the next activation must not
- * queue that write twice, and two identical writes (same URL, body and
- * millisecond) must still be two. So before each move a marker records
- * the key it will use and the size of Workbox's queue at that moment: if
- * the queue still has that size on the next activation, the move was
- * interrupted before the removal, and the write is committed (if it is not
- * in the outbox already) under the same key, so a server that honours keys
- * applies it once even if it was delivered meanwhile.
+ * Order: oldest first by Workbox's timestamp (when the write was queued),
+ * not by its place in Workbox's queue. Workbox's own replay takes an entry
+ * out before sending it and puts it back on failure, and the put-back reads
+ * the first id and then adds, not atomically: a write the page queued in
+ * between (a sync fires while the page still writes) lands *before* the one
+ * put back. Its queue then says [2, 1, 3, …]; the timestamps still say 1, 2, 3.
+ *
+ * Safety: every write is committed to the outbox (stamped with a key,
+ * strictly) before any is removed from Workbox's queue, so a worker stopped
+ * half-way loses nothing. `shiftRequest` can only remove the head, so the
+ * writes are committed in timestamp order first, and then removed from the
+ * head, each only once it is committed. Stopped in between, the next
+ * activation must not queue a write twice, and two identical writes (same
+ * URL, body and millisecond) must still be two: before committing, a marker
+ * records the queue's size and the key each write gets, by its place in the
+ * queue. Removals only ever take the head, so what is left after a stop is
+ * the tail of what the marker describes, and each write keeps its key (one
+ * already in the outbox is not committed again).
  */
 import { del, get, set } from 'idb-keyval';
 import { Queue } from 'workbox-background-sync';
@@ -28,7 +35,10 @@ const KEEP_FOREVER_MINUTES = Number.MAX_SAFE_INTEGER;
 interface MoveMarker {
   /** Workbox's queue size when the move began. */
   size: number;
-  key: string;
+  /** The key of each write, by its place in Workbox's queue then. */
+  keys?: string[];
+  /** The one key of a marker from before 0.1's ordered move (the head's, while its size held). */
+  key?: string;
 }
 const markerKey = (queue: string) => `workbox-queue-move:${queue}`;
 
@@ -42,7 +52,15 @@ export interface Adopter {
 /** Queues already opened by this instance: Workbox refuses a second `Queue` of one name. */
 const opened = new Map<string, Queue>();
 
-/** Moves every entry of Workbox queue `name` into the outbox; returns how many moved. */
+/** The key of each entry (by place), continuing an interrupted move when `marker` describes one. */
+function keysOf(entries: readonly { request: Request }[], marker: MoveMarker | undefined): string[] {
+  if (marker?.keys && entries.length <= marker.size && marker.keys.length === marker.size) return marker.keys.slice(marker.size - entries.length);
+  const fresh = entries.map(({ request }) => request.headers.get('idempotency-key')?.replace(/^"|"$/g, '') ?? crypto.randomUUID());
+  if (marker?.key !== undefined && marker.size === entries.length) fresh[0] = marker.key;
+  return fresh;
+}
+
+/** Moves every entry of Workbox queue `name` into the outbox; returns how many it committed. */
 export async function migrateWorkboxQueue(name: string, adopter: Adopter): Promise<number> {
   let queue = opened.get(name);
   // onSync: Workbox's own replay (which deletes an entry before sending it) must never run here.
@@ -50,33 +68,33 @@ export async function migrateWorkboxQueue(name: string, adopter: Adopter): Promi
   const entries = await queue.getAll();
   if (!entries.length) return 0;
   const known = new Set((await listEntries()).map((e) => e.key));
-  let marker = await get<MoveMarker>(markerKey(name), metaStore);
-  let size = await queue.size();
-  let moved = 0;
-  for (const { request, timestamp = Date.now() } of entries) {
-    const own = request.headers.get('idempotency-key')?.replace(/^"|"$/g, '');
-    let key = own ?? crypto.randomUUID();
-    if (marker?.size === size) key = marker.key;
-    else await set(markerKey(name), (marker = { size, key }), metaStore);
-    if (!known.has(key)) {
-      const answer = await adopter.adopt(request.clone(), adopter.routeOf(request), {
-        key,
-        createdAt: timestamp,
-        reason: `moved from the workbox-background-sync queue "${name}"`,
-      });
-      // Not committed (storage full, body over the limit): it stays in Workbox's queue, and so do those after it (their order).
-      if (answer.status !== 202) {
-        console.error(`offline-outbox: could not move a write from the Workbox queue "${name}" (HTTP ${answer.status}); it stays there`, await answer.text().catch(() => ''));
-        return moved;
-      }
-      known.add(key);
+  const keys = keysOf(entries, await get<MoveMarker>(markerKey(name), metaStore));
+  // Described as the queue is now: what a stop leaves is again the tail of this.
+  await set(markerKey(name), { size: entries.length, keys } satisfies MoveMarker, metaStore);
+
+  let committed = 0;
+  const byAge = entries.map((_, i) => i).sort((a, b) => (entries[a]!.timestamp ?? 0) - (entries[b]!.timestamp ?? 0));
+  for (const i of byAge) {
+    const { request, timestamp = Date.now() } = entries[i]!;
+    const key = keys[i]!;
+    if (known.has(key)) continue;
+    const answer = await adopter.adopt(request.clone(), adopter.routeOf(request), { key, createdAt: timestamp, reason: `moved from the workbox-background-sync queue "${name}"` });
+    // Not committed (storage full, body over the limit): it stays in Workbox's queue, and so do the newer ones (their order).
+    if (answer.status !== 202) {
+      console.error(`offline-outbox: could not move a write from the Workbox queue "${name}" (HTTP ${answer.status}); it stays there`, await answer.text().catch(() => ''));
+      break;
     }
-    await queue.shiftRequest();
-    size--;
-    moved++;
+    known.add(key);
+    committed++;
   }
-  await del(markerKey(name), metaStore);
-  return moved;
+  // Removed from the head, each only once it is in the outbox.
+  let removed = 0;
+  while (removed < entries.length && known.has(keys[removed]!)) {
+    await queue.shiftRequest();
+    removed++;
+  }
+  if (removed === entries.length) await del(markerKey(name), metaStore);
+  return committed;
 }
 
 /**
