@@ -5,10 +5,9 @@
  * handler runs and stores or frees it when the handler has answered. The node
  * and Fetch adapters in idempotency.ts only translate.
  */
-import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { type IdempotencyStore, isStoreUnavailable, type StoredResponse } from './store.js';
-import { type BodySource, fingerprint } from './fingerprint.js';
+import { type BodySource, fingerprint, sha256 } from './fingerprint.js';
 import { parseIdempotencyKey } from './idempotency-key.js';
 import { type Answer, problem } from './problem.js';
 import { keptHeaders } from './response-capture.js';
@@ -66,10 +65,7 @@ export interface Lease {
 }
 
 /** `[scope, key]` as the store sees it: sha256, base64url, so neither the user id nor the key is kept in the clear. */
-export const storeKeyOf = (scope: string | undefined, key: string): string =>
-  createHash('sha256')
-    .update(JSON.stringify([scope ?? null, key]))
-    .digest('base64url');
+export const storeKeyOf = (scope: string | undefined, key: string): string => sha256(JSON.stringify([scope ?? null, key]));
 
 const missingKey = () =>
   problem(
@@ -137,23 +133,49 @@ function replay(stored: StoredResponse): Answer {
   return { status: stored.status, headers: { ...stored.headers, 'idempotent-replayed': 'true' }, body: Buffer.from(stored.body, 'base64') };
 }
 
+/**
+ * The leases a middleware holds, renewed together: one timer per middleware
+ * rather than one per request (a timer each is garbage on every write). A
+ * third of the lease: two renewals can fail (a slow store) before another
+ * request may take the key.
+ */
+const renewals = new WeakMap<LeaseSettings, Set<() => Promise<void>>>();
+
+function renewTogether(settings: LeaseSettings, renew: () => Promise<void>): () => void {
+  let held = renewals.get(settings);
+  if (!held) {
+    const leases = new Set<() => Promise<void>>();
+    held = leases;
+    renewals.set(settings, leases);
+    const timer = setInterval(() => {
+      for (const lease of leases) void lease();
+      if (!leases.size) {
+        clearInterval(timer);
+        renewals.delete(settings);
+      }
+    }, settings.leaseMs / 3);
+    timer.unref();
+  }
+  const leases = held;
+  leases.add(renew);
+  return () => leases.delete(renew);
+}
+
 function startLease(settings: LeaseSettings, key: string, storeKey: string, token: string, print: string): Lease {
   const { store, leaseMs } = settings;
   const named = `Idempotency-Key ${JSON.stringify(key)} (store key ${storeKey})`;
   let renewing = false;
-  // A third of the lease: two renewals can fail (a slow store) before another request may take the key.
-  const timer = setInterval(async () => {
+  const stop = renewTogether(settings, async () => {
     if (renewing) return;
     renewing = true;
     try {
-      if (!(await store.renew(storeKey, token, leaseMs))) clearInterval(timer);
+      if (!(await store.renew(storeKey, token, leaseMs))) stop();
     } catch {
       // Unreachable store: the next tick tries again; the lease still has two thirds to run.
     } finally {
       renewing = false;
     }
-  }, leaseMs / 3);
-  timer.unref();
+  });
 
   const release = async () => {
     try {
@@ -168,7 +190,7 @@ function startLease(settings: LeaseSettings, key: string, storeKey: string, toke
     async settle(status, headers, body) {
       if (settled) return;
       settled = true;
-      clearInterval(timer);
+      stop();
       if (!keepsAnswer(status)) return release();
       const response: StoredResponse = { status, headers: keptHeaders(headers as OutgoingHttpHeaders, settings.keepHeaders), body: Buffer.from(body).toString('base64') };
       try {
@@ -181,11 +203,11 @@ function startLease(settings: LeaseSettings, key: string, storeKey: string, toke
     async fail() {
       if (settled) return;
       settled = true;
-      clearInterval(timer);
+      stop();
       await release();
     },
     abandon() {
-      clearInterval(timer);
+      stop();
     },
   };
 }

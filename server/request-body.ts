@@ -89,14 +89,17 @@ export async function readNodeBody(req: NodeBodyRequest, maxBytes: number): Prom
 function keep(req: NodeBodyRequest, bytes: Buffer): BodyRead {
   req.rawBody = bytes;
   req._body = true;
+  let json: unknown;
   if (isJsonType(req.headers['content-type']) && bytes.byteLength > 0) {
     try {
-      req.body = JSON.parse(bytes.toString('utf8'));
+      json = JSON.parse(bytes.toString('utf8'));
+      req.body = json;
     } catch {
       // As documented: a JSON body that does not parse leaves req.body undefined; the handler has req.rawBody.
     }
   }
-  return { ok: true, source: { bytes } };
+  // The value parsed here, not req.body: the handler may change that object, and the fingerprint is taken first anyway.
+  return { ok: true, source: { bytes, json } };
 }
 
 function readStream(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large' | 'aborted'> {

@@ -125,8 +125,9 @@ export function captureResponse(res: ServerResponse, onEnd: (captured: CapturedR
       // Leave a wrapper someone placed over ours in place: it calls ours, which now passes through.
       if (res[name] !== wrappers[name]) continue;
       const descriptor = own.get(name);
+      // Not `delete`: deleting properties out of order sends `res` into V8's slow dictionary mode, which node's own writes then pay for.
       if (descriptor) Object.defineProperty(res, name, descriptor);
-      else delete (res as unknown as Record<string, unknown>)[name];
+      else (res as unknown as Record<string, unknown>)[name] = below[name];
     }
   }
 
