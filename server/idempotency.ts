@@ -95,8 +95,7 @@ export function idempotency<Req = IncomingMessage>(options: IdempotencyOptions<R
       method: nodeReq.method!,
       target: nodeReq.originalUrl ?? nodeReq.url ?? '/',
       contentType: nodeReq.headers['content-type'],
-      // Two header lines are two keys; the joined req.headers value could not tell them from one key holding ", ".
-      keyField: nodeReq.headersDistinct?.['idempotency-key'] ?? nodeReq.headers['idempotency-key'],
+      keyField: keyLines(nodeReq),
       scope: () => scope(req),
       body: () => readNodeBody(nodeReq, maxBodyBytes),
     };
@@ -177,6 +176,20 @@ export function idempotency<Req = IncomingMessage>(options: IdempotencyOptions<R
     };
 
   return Object.assign(middleware, { fetch });
+}
+
+/**
+ * The Idempotency-Key field lines. Two lines are two keys, which the joined
+ * `req.headers` value could not tell from one key holding ", ". Read from
+ * `rawHeaders`, not `headersDistinct`: that getter builds every header's
+ * array on each request, a cost every write would pay for one field.
+ */
+function keyLines(req: IncomingMessage): string[] | undefined {
+  if (req.headers['idempotency-key'] === undefined) return undefined;
+  const lines: string[] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]!.length === 15 && raw[i]!.toLowerCase() === 'idempotency-key') lines.push(raw[i + 1]!);
+  return lines;
 }
 
 function pass(next: Next, error?: unknown): true {
