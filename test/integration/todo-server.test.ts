@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStream } from '../server/support/todo-example.js';
 
 const exampleDir = fileURLToPath(new URL('../../examples/todo/', import.meta.url));
 const serverScript = join(exampleDir, 'server.mjs');
@@ -87,41 +88,6 @@ const json = (body: unknown, headers: Record<string, string> = {}) => ({
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
-
-/** Reads a Server-Sent Events stream with fetch: one event (its fields) at a time, comments skipped. */
-async function openStream(url: string, headers: Record<string, string> = {}) {
-  const controller = new AbortController();
-  const response = await fetch(url, { signal: controller.signal, headers });
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  return {
-    response,
-    async next(): Promise<Record<string, string>> {
-      for (;;) {
-        const end = buffer.indexOf('\n\n');
-        if (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const fields: Record<string, string> = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) continue;
-            const colon = line.indexOf(':');
-            const name = colon < 0 ? line : line.slice(0, colon);
-            const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-            fields[name] = name in fields ? `${fields[name]}\n${value}` : value;
-          }
-          if (Object.keys(fields).length > 0) return fields;
-          continue;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`the stream ended; unread: ${JSON.stringify(buffer)}`);
-        buffer += decoder.decode(value, { stream: true });
-      }
-    },
-    close: () => controller.abort(),
-  };
-}
 
 /** The data file as JSON, or undefined while it is missing or being replaced. */
 async function readData(file: string): Promise<{ format?: number; outbox?: { keys?: unknown } } | undefined> {

@@ -144,12 +144,13 @@ export async function startApp(framework: Framework, guard: Guard, respond: Resp
   return { url: `http://127.0.0.1:${port}`, seen, close };
 }
 
-async function listen(server: Server) {
+/** Listens on 127.0.0.1 at a free port; `close` also ends the open connections. */
+export async function listen(server: Server) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return listening(server);
 }
 
-function listening(server: Server) {
+export function listening(server: Server) {
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>

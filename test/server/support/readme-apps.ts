@@ -13,6 +13,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { changeFeed, conditional, idempotency, type OutboxStore, strongEtag } from '../../../server/index.js';
+import { listen, listening } from './frameworks.js';
 
 export const README_FRAMEWORKS = ['express', 'fastify', 'hono', 'node:http'] as const;
 export type ReadmeFramework = (typeof README_FRAMEWORKS)[number];
@@ -231,20 +232,4 @@ async function bodyOf(req: IncomingMessage & { body?: unknown }): Promise<unknow
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null');
-}
-
-async function listen(server: Server) {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return listening(server);
-}
-
-function listening(server: Server) {
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }

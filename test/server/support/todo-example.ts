@@ -78,34 +78,46 @@ export const newKey = () => `"${crypto.randomUUID()}"`;
 export const list = async (instance: Instance) => (await (await instance.api('api/todos')).json()) as Todo[];
 export const titled = async (instance: Instance, title: string) => (await list(instance)).filter((t) => t.title === title);
 
-/** Reads a Server-Sent Events stream one event (its fields) at a time, skipping comments and events without data. */
+/**
+ * Reads a Server-Sent Events stream with fetch, one event (its fields) at a
+ * time, comment lines skipped: `next()` gives every event (a `retry:`-only
+ * one too), `nextWithData()` only those that carry data.
+ */
 export async function openStream(url: string, headers: Record<string, string> = {}) {
   const controller = new AbortController();
   const response = await fetch(url, { signal: controller.signal, headers });
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   let buffer = '';
+  const next = async (): Promise<Record<string, string>> => {
+    for (;;) {
+      const end = buffer.indexOf('\n\n');
+      if (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const fields: Record<string, string> = {};
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':') || line === '') continue;
+          const colon = line.indexOf(':');
+          const name = colon < 0 ? line : line.slice(0, colon);
+          const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+          fields[name] = name in fields ? `${fields[name]}\n${value}` : value;
+        }
+        if (Object.keys(fields).length > 0) return fields;
+        continue;
+      }
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the stream ended; unread: ${JSON.stringify(buffer)}`);
+      buffer += decoder.decode(value, { stream: true });
+    }
+  };
   return {
     response,
+    next,
     async nextWithData(): Promise<Record<string, string>> {
       for (;;) {
-        const end = buffer.indexOf('\n\n');
-        if (end >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const fields: Record<string, string> = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':') || line === '') continue;
-            const colon = line.indexOf(':');
-            const name = colon < 0 ? line : line.slice(0, colon);
-            fields[name] = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-          }
-          if ('data' in fields) return fields;
-          continue;
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`the stream ended; unread: ${JSON.stringify(buffer)}`);
-        buffer += decoder.decode(value, { stream: true });
+        const fields = await next();
+        if ('data' in fields) return fields;
       }
     },
     close: () => controller.abort(),
