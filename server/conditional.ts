@@ -29,13 +29,19 @@ export interface ConditionalMiddleware<Req = IncomingMessage> {
   fetch<Rest extends unknown[]>(handler: FetchHandler<Rest>): (request: Request, ...rest: Rest) => Promise<Response>;
 }
 
-type Outcome = { kind: 'pass' } | { kind: 'not-modified' } | { kind: 'failed'; detail: string };
+export type Outcome = { kind: 'pass' } | { kind: 'not-modified' } | { kind: 'failed'; detail: string };
 
 const IGNORED_METHODS = new Set(['CONNECT', 'OPTIONS', 'TRACE']);
 const isRead = (method: string) => method === 'GET' || method === 'HEAD';
 
-/** RFC 9110 §13.2.2 steps 1 and 3, with `current` the representation's tag (undefined: none). */
-export function evaluatePreconditions(method: string, ifMatch: string | null | undefined, ifNoneMatch: string | null | undefined, current: EntityTag | undefined): Outcome {
+/**
+ * RFC 9110 §13.2.2 steps 1 and 3, with `current` the representation's tag
+ * (as sent in `ETag`, or parsed; undefined: none). Public for handlers that
+ * must check inside their own transaction, as conditional() cannot.
+ */
+export function evaluatePreconditions(method: string, ifMatch: string | null | undefined, ifNoneMatch: string | null | undefined, etag: EntityTag | string | undefined): Outcome {
+  const parsed = typeof etag === 'string' ? parseEntityTags(etag) : etag;
+  const current = Array.isArray(parsed) ? parsed[0] : (parsed as EntityTag | undefined);
   if (ifMatch != null) {
     const tags = parseEntityTags(ifMatch);
     // §13.1.1: `*` needs a representation; a list needs a strong match, so a weak tag never matches.

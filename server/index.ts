@@ -8,7 +8,7 @@
  */
 export { changeFeed, InvalidNoticeError } from './change-feed.js';
 export { checkNotice } from '../common/notice.js';
-export { conditional } from './conditional.js';
+export { conditional, evaluatePreconditions } from './conditional.js';
 export { strongEtag } from './entity-tag.js';
 export { idempotency } from './idempotency.js';
 export { isStoreUnavailable, StoreUnavailableError } from './store.js';

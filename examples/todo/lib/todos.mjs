@@ -14,7 +14,7 @@
  *   DELETE /api/todos/:id                 204; If-Match
  */
 import { randomUUID } from 'node:crypto';
-import { strongEtag } from 'offline-outbox/server';
+import { evaluatePreconditions, strongEtag } from 'offline-outbox/server';
 
 export const MAX_TITLE_LENGTH = 500; // characters
 /** Client ids go into URLs and ETags as they are, so they keep to unreserved URL characters. */
@@ -46,21 +46,6 @@ export function mergePatch(target, patch) {
     else result[key] = mergePatch(result[key], value);
   }
   return result;
-}
-
-const entityTags = (header) => header.match(/(?:W\/)?"[^"]*"/g) ?? [];
-
-/** If-Match uses the strong comparison: a weak tag never matches (RFC 9110 §13.1.1). */
-function ifMatchFails(header, etag) {
-  if (header === undefined || header.trim() === '*') return false;
-  return !entityTags(header).includes(etag);
-}
-
-/** If-None-Match uses the weak comparison (RFC 9110 §13.1.2). */
-function ifNoneMatchHits(header, etag) {
-  if (header === undefined) return false;
-  if (header.trim() === '*') return true;
-  return entityTags(header).some((tag) => tag.replace(/^W\//, '') === etag);
 }
 
 function readObject(body) {
@@ -112,7 +97,7 @@ export function createTodos(saved, clock = Date.now) {
     if (done !== null && done !== 'true' && done !== 'false') return fail(400, `done must be true or false; got "${done}"`);
     const body = JSON.stringify([...items.values()].filter((item) => done === null || String(item.done) === done));
     const etag = strongEtag(body);
-    if (ifNoneMatchHits(headers['if-none-match'], etag)) return { status: 304, headers: { etag }, body: '' };
+    if (evaluatePreconditions('GET', undefined, headers['if-none-match'], etag).kind === 'not-modified') return { status: 304, headers: { etag }, body: '' };
     return { status: 200, headers: { 'content-type': 'application/json; charset=utf-8', etag }, body };
   }
 
@@ -154,8 +139,15 @@ export function createTodos(saved, clock = Date.now) {
       // Preconditions are ignored when the answer would be an error anyway (RFC 9110 §13.2.1).
       if (!current) return { reply: fail(404, `no todo has the id "${id}"`) };
       const etag = etagOf(current);
-      if (method === 'GET') return { reply: ifNoneMatchHits(headers['if-none-match'], etag) ? { status: 304, headers: { etag }, body: '' } : itemReply(200, current) };
-      if (ifMatchFails(headers['if-match'], etag))
+      if (method === 'GET')
+        return {
+          reply:
+            evaluatePreconditions('GET', undefined, headers['if-none-match'], etag).kind === 'not-modified'
+              ? { status: 304, headers: { etag }, body: '' }
+              : itemReply(200, current),
+        };
+      // If-Match only on writes, as before: If-None-Match on a write is not part of this API.
+      if (evaluatePreconditions(method, headers['if-match'], undefined, etag).kind === 'failed')
         return { reply: json(412, { error: `the todo has changed since ${headers['if-match']}; read it again (its ETag is ${etag}) and resend`, current }, { etag }) };
       if (method === 'DELETE') {
         items.delete(id);
