@@ -30,7 +30,7 @@ export function mountOutboxStatus(selector: string, base: string): void {
       container = selector ? document.querySelector(selector) : null;
     } catch {} // An invalid selector falls back like one that matches nothing.
     if (selector && !container) console.warn(`offline-outbox: no element matches data-ui=${JSON.stringify(selector)}; <outbox-status> is shown in the corner instead.`);
-    if (!container) status.setAttribute('corner', '');
+    if (!container) status.setAttribute('position', 'corner');
     (container ?? document.body).append(status);
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mount, { once: true });

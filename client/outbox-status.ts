@@ -5,13 +5,23 @@
  * versions side by side and buttons to settle it, and the writes that were
  * refused or wait for a sign-in.
  *
- * Styling: CSS parts (`summary`, `progress`, `last-sync`, `conflicts`,
- * `conflict`, `versions`, `local`, `server`, `failures`, `dead`, `auth`,
- * `button` plus one of `keep-mine`, `keep-theirs`, `retry`, `discard`), and
- * on the host `state` (`idle` | `pending` | `syncing` | `conflict`),
- * `data-pending`, `data-conflicts`, `data-dead`, `data-auth`, `data-online`.
- * With the `corner` attribute (set by register.js's `data-ui`) it floats in
- * the bottom-right corner.
+ * Idle (nothing waiting, nothing to fix) it collapses to a small pill, the
+ * last sync time in its tooltip. Routes whose answers the worker will not
+ * store (`status().notCached`) get a details line: they will not open
+ * offline, and the person should know before the train leaves.
+ *
+ * Styling: CSS parts (`summary`, `progress`, `last-sync`, `not-cached`,
+ * `conflicts`, `conflict`, `versions`, `local`, `server`, `failures`,
+ * `dead`, `auth`, `button` plus one of `keep-mine`, `keep-theirs`, `retry`,
+ * `discard`), and on the host `state` (`idle` | `pending` | `syncing` |
+ * `conflict`), `compact` (the idle pill), `data-pending`, `data-conflicts`,
+ * `data-dead`, `data-auth`, `data-online`, `data-not-cached`.
+ *
+ * Placement: `position="inline"` (the default) leaves it where the page put
+ * it; `position="corner"` (register.js's `data-ui` without a container; the
+ * older `corner` attribute means the same) floats it in the bottom-right
+ * corner and puts a spacer as tall as the box at the end of the page, so
+ * the page's last content can always be scrolled clear of it.
  *
  * What the worker sends (the server's JSON included) is untrusted: it only
  * ever reaches the page as text nodes.
@@ -33,7 +43,11 @@ const REFRESH_MS = 100;
 
 const STYLE = `
 :host{display:block;box-sizing:border-box;padding:.5rem .75rem;font:13px/1.4 system-ui,sans-serif;color:CanvasText;background:Canvas;border:1px solid #8888;border-radius:.5rem}
-:host([corner]){position:fixed;right:1rem;bottom:1rem;z-index:2147483647;max-width:min(34rem,calc(100vw - 2rem));max-height:calc(100vh - 2rem);overflow:auto;box-shadow:0 2px 10px #0003}
+:host([position=corner]),:host([corner]){position:fixed;right:1rem;bottom:1rem;z-index:2147483647;max-width:min(34rem,calc(100vw - 2rem));max-height:calc(100vh - 2rem);overflow:auto;box-shadow:0 2px 10px #0003}
+:host([compact]){display:inline-block;padding:.125rem .625rem;border-radius:999px;font-size:12px}
+:host([compact]) [part~=summary]{font-weight:500}
+:host([compact]) [part~=last-sync]{display:none}
+[part~=not-cached]{font-size:.9em;margin-top:.25rem;color:#b35900}
 :host([state=conflict]){border-color:#b35900}
 :host([hidden]),[hidden]{display:none!important}
 [part~=summary]{font-weight:600;outline:none}
@@ -62,11 +76,14 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<str
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 const pretty = (value: unknown) => (value === null || value === undefined ? '(none)' : JSON.stringify(value, null, 2));
 
-/** "PATCH /api/todos/3": the path alone for the page's own origin. */
-function target(entry: EntrySummary): string {
-  const url = new URL(entry.url, location.href);
-  return `${entry.method} ${url.origin === location.origin ? url.pathname + url.search : url.href}`;
+/** The path alone for the page's own origin. */
+function path(href: string): string {
+  const url = new URL(href, location.href);
+  return url.origin === location.origin ? url.pathname + url.search : url.href;
 }
+
+/** "PATCH /api/todos/3". */
+const target = (entry: EntrySummary): string => `${entry.method} ${path(entry.url)}`;
 
 /** The time alone for today, the date too before that. */
 function when(ms: number): string {
@@ -104,12 +121,15 @@ export class OutboxStatusElement extends Base {
   readonly #summary = h('div', { part: 'summary', role: 'status', 'aria-live': 'polite', tabindex: '-1' }, 'Checking sync status…');
   readonly #progress = h('progress', { part: 'progress', 'aria-label': 'Sync progress', hidden: '' });
   readonly #lastSync = h('div', { part: 'last-sync' });
+  readonly #notCached = h('div', { part: 'not-cached', hidden: '' });
+  #spacer?: HTMLDivElement;
+  #resize?: ResizeObserver;
   readonly #conflicts = h('ul', { part: 'conflicts', 'aria-label': 'Conflicts', hidden: '' });
   readonly #failures = h('ul', { part: 'failures', 'aria-label': 'Changes not sent', hidden: '' });
 
   constructor() {
     super();
-    this.attachShadow({ mode: 'open' }).append(h('style', {}, STYLE), this.#summary, this.#progress, this.#lastSync, this.#conflicts, this.#failures);
+    this.attachShadow({ mode: 'open' }).append(h('style', {}, STYLE), this.#summary, this.#progress, this.#lastSync, this.#notCached, this.#conflicts, this.#failures);
   }
 
   /** The outbox it shows. @default window.offlineOutbox (register.js), else a new connectOutbox() */
@@ -132,7 +152,40 @@ export class OutboxStatusElement extends Base {
     if (live) this.connectedCallback();
   }
 
+  static get observedAttributes(): string[] {
+    return ['position', 'corner'];
+  }
+
+  attributeChangedCallback(): void {
+    this.#place();
+  }
+
+  /** In the corner, a spacer at the end of the page as tall as the box: the page's last row can scroll clear of it. */
+  #place(): void {
+    const corner = this.isConnected && (this.getAttribute('position') === 'corner' || this.hasAttribute('corner'));
+    if (!corner) {
+      this.#resize?.disconnect();
+      this.#resize = undefined;
+      this.#spacer?.remove();
+      this.#spacer = undefined;
+      return;
+    }
+    if (!this.#spacer) {
+      this.#spacer = h('div', { 'aria-hidden': 'true', 'data-outbox-status-spacer': '' });
+      this.#resize = typeof ResizeObserver === 'undefined' ? undefined : new ResizeObserver(() => this.#fit());
+      this.#resize?.observe(this);
+    }
+    if (!this.#spacer.isConnected) document.body.append(this.#spacer);
+    this.#fit();
+  }
+
+  #fit(): void {
+    // The box's height plus its 1rem offset from the bottom, and as much again as a margin.
+    if (this.#spacer) this.#spacer.style.height = `calc(${this.offsetHeight}px + 2rem)`;
+  }
+
   connectedCallback(): void {
+    this.#place();
     // A `client` set before the element was defined is an own property that hides the setter.
     if (Object.hasOwn(this, 'client')) {
       const client = this.client;
@@ -159,6 +212,7 @@ export class OutboxStatusElement extends Base {
   }
 
   disconnectedCallback(): void {
+    this.#place();
     this.#stop?.();
     this.#stop = undefined;
     clearTimeout(this.#timer);
@@ -201,7 +255,12 @@ export class OutboxStatusElement extends Base {
     const sync = this.#sync;
     const counts = { pending: waiting, conflicts: status.conflicts, dead: status.dead, auth: status.auth, online: status.online };
     for (const [name, value] of Object.entries(counts)) this.setAttribute(`data-${name}`, String(value));
-    this.setAttribute('state', status.conflicts ? 'conflict' : sync ? 'syncing' : waiting ? 'pending' : 'idle');
+    const state = status.conflicts ? 'conflict' : sync ? 'syncing' : waiting ? 'pending' : 'idle';
+    this.setAttribute('state', state);
+    // An older worker's status has no notCached.
+    const notCached = status.notCached ?? [];
+    this.setAttribute('data-not-cached', String(notCached.length));
+    this.toggleAttribute('compact', state === 'idle' && !status.dead && !status.auth && !notCached.length);
 
     const said = [
       sync ? `Syncing ${sync.done} of ${sync.total}` : waiting ? `${plural(waiting, 'change', 'changes')} waiting to sync` : '',
@@ -209,7 +268,13 @@ export class OutboxStatusElement extends Base {
       status.dead ? `${plural(status.dead, 'change', 'changes')} refused` : '',
       status.auth ? `${plural(status.auth, 'change needs', 'changes need')} you to sign in` : '',
     ].filter(Boolean);
-    this.#say(`${status.online ? '' : 'Offline · '}${said.join(' · ') || 'All changes synced'}`);
+    // Offline with nothing waiting, "synced" would claim more than is known.
+    this.#say(`${status.online ? '' : 'Offline · '}${said.join(' · ') || (status.online ? 'All changes synced' : 'nothing waiting')}`);
+
+    this.#notCached.hidden = !notCached.length;
+    const headers = [...new Set(notCached.map((n) => n.header))].join(', ');
+    const detail = notCached.length ? `Will not open offline: ${notCached.map((n) => path(n.url)).join(', ')} (the server sends ${headers}; see the console)` : '';
+    if (this.#notCached.textContent !== detail) this.#notCached.textContent = detail;
 
     this.#progress.hidden = !sync?.total;
     if (sync?.total) {
@@ -219,6 +284,8 @@ export class OutboxStatusElement extends Base {
 
     const last = status.lastSyncAt;
     this.#lastSync.replaceChildren('Last synced ', last === null ? 'never' : h('time', { datetime: new Date(last).toISOString() }, when(last)));
+    // The pill hides the line: its tooltip keeps it.
+    this.title = this.#lastSync.textContent ?? '';
 
     const rows = new Map<string, { shows: string; row: HTMLLIElement }>();
     for (const entry of entries) {

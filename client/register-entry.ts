@@ -18,7 +18,7 @@ import { forwardChanges } from './changes-feed.js';
 import { connectOutbox, type OutboxClient } from './connect-outbox.js';
 import { cacheOnFirstControl } from './first-visit-cache.js';
 import { mountOutboxStatus } from './mount-outbox-status.js';
-import { registerOutbox } from './register-outbox.js';
+import { registerOutbox, warnNotCached } from './register-outbox.js';
 
 declare global {
   interface Window {
@@ -45,6 +45,11 @@ const registration = registerOutbox({
 let stopFeed: (() => void) | undefined;
 const client = connectOutbox();
 window.offlineOutbox = { registration, ...client };
+// Routes found not cached on an earlier visit: this page hears them too.
+registration
+  .then((r) => r?.active && client.status())
+  .then((status) => status?.notCached?.forEach(warnNotCached))
+  .catch(() => {});
 
 // An idle worker is stopped and hears no `online` event, and Background Sync,
 // which would wake it, is Chromium-only: so the page asks for a replay.

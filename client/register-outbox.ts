@@ -5,7 +5,7 @@
  * fails and the previous worker keeps serving), which a browser would not do
  * for a change in a file other than the worker script itself.
  */
-import { CHANNEL_NAME, isOutboxEvent } from '../common/messages.js';
+import { CHANNEL_NAME, isOutboxEvent, type NotCached } from '../common/messages.js';
 
 export interface RegisterOptions {
   /** The worker script. @default "sw.js", resolved against `base` */
@@ -46,7 +46,7 @@ export async function registerOutbox(options: RegisterOptions = {}): Promise<Ser
     }
     const swUrl = new URL(options.sw ?? 'sw.js', options.base ?? location.href);
     const manifestUrl = new URL(options.manifest ?? 'offline.manifest.json', options.manifest ? location.href : swUrl);
-    listenForInstallFailures();
+    listenForProblems();
 
     let version: string | undefined;
     const load = async () => {
@@ -63,11 +63,11 @@ export async function registerOutbox(options: RegisterOptions = {}): Promise<Ser
       if (options.onManifest) addEventListener('online', () => void load().catch(() => {}), { once: true });
       // Offline: whatever worker is installed keeps serving.
       const existing = await navigator.serviceWorker.getRegistration(options.scope ?? swUrl.href);
-      if (existing) return existing;
+      if (existing) return checkScope(existing);
     }
     if (options.manifest) swUrl.searchParams.set('manifest', manifestUrl.origin === location.origin ? manifestUrl.pathname + manifestUrl.search : manifestUrl.href);
     if (version) swUrl.searchParams.set('v', version);
-    return await navigator.serviceWorker.register(swUrl.href, options.scope ? { scope: options.scope } : undefined);
+    return checkScope(await navigator.serviceWorker.register(swUrl.href, options.scope ? { scope: options.scope } : undefined));
   } catch (error) {
     console.error(`${PREFIX} could not register the service worker; the app works online as usual.`, error);
     return undefined;
@@ -75,11 +75,31 @@ export async function registerOutbox(options: RegisterOptions = {}): Promise<Ser
 }
 
 let listening = false;
-function listenForInstallFailures(): void {
+/** Install failures and routes that will not be cached, each printed once in this page's console. */
+function listenForProblems(): void {
   if (listening || typeof BroadcastChannel === 'undefined') return;
   listening = true;
   new BroadcastChannel(CHANNEL_NAME).addEventListener('message', ({ data }) => {
-    if (isOutboxEvent(data) && data.type === 'install-failed')
+    if (!isOutboxEvent(data)) return;
+    if (data.type === 'not-cached') warnNotCached(data);
+    if (data.type === 'install-failed')
       console.error(`${PREFIX} the new service worker was not installed; the previous one, if any, keeps serving.\nManifest ${data.manifestUrl}:\n  ${data.errors.join('\n  ')}`);
   });
+}
+
+const warned = new Set<string>();
+/** Once per route and page: the worker reports it once, `status().notCached` on every load. */
+export function warnNotCached({ route, url, header, fix }: NotCached): void {
+  if (warned.has(route)) return;
+  warned.add(route);
+  console.warn(`${PREFIX} ${url} will not load offline: the server sent "${header}" (route "${route}"). Fix: ${fix}.`);
+}
+
+/** A registration whose scope leaves this page out installs a worker that never controls it: say so now, not when a request times out. */
+function checkScope(registration: ServiceWorkerRegistration): ServiceWorkerRegistration {
+  if (!location.href.startsWith(registration.scope))
+    console.error(
+      `${PREFIX} this page is outside the worker's scope (${registration.scope}): it works online only. Fix: serve sw.js from the site's root, or send "Service-Worker-Allowed: /" with it and set data-scope="/".`,
+    );
+  return registration;
 }

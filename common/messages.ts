@@ -49,6 +49,18 @@ export interface Resolution {
   body?: unknown;
 }
 
+/** A cache route whose answers the worker refuses to store because of the server's headers: they will not load offline. */
+export interface NotCached {
+  /** The route's `match` (its origin first, for a cross-origin route). */
+  route: string;
+  /** The last URL whose answer was refused. */
+  url: string;
+  /** The header that refused it: `Cache-Control: no-store`, `Cache-Control: private` or `Vary: *`. */
+  header: string;
+  /** What to change on the server (or in the manifest). */
+  fix: string;
+}
+
 export interface OutboxStatus {
   pending: number;
   inFlight: number;
@@ -60,11 +72,15 @@ export interface OutboxStatus {
   lastSyncAt: number | null;
   /** The oldest entry's creation time, or null: Safari may evict storage after 7 days without a visit. */
   oldestPendingAt: number | null;
+  /** Cache routes whose answers are not stored, until one is (see NotCached). */
+  notCached: NotCached[];
 }
 
 export interface OutboxEventMap {
   /** A new worker refused its manifest; the previous worker (if any) keeps serving. */
   'install-failed': { manifestUrl: string; errors: string[] };
+  /** A cache route refused an answer for its headers (once per route and header; status().notCached lists them). */
+  'not-cached': NotCached;
   queued: { entry: EntrySummary };
   replayed: { id: string; status: number };
   retrying: { id: string; attempts: number; nextAttemptAt: number; error: string };

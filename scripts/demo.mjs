@@ -192,6 +192,10 @@ async function main() {
     detail(`the server now has: "${serverTodo.title}"`);
     detail(await summary(page));
 
+    say('No reload: the page re-read its list when the worker refreshed it, so no row says "not saved yet"');
+    await until('every row saved', async () => (await page.$$eval('#todos .note', (notes) => notes.length)) === 0, 30_000);
+    detail(`rows marked "not saved yet": 0 of ${(await listed(page)).length}`);
+
     say('Another tab changes a todo: this tab is told, and its cache is fresh without a reload');
     const heard = page.evaluate(
       () =>

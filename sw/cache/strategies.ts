@@ -31,10 +31,11 @@ export const stores = (options: CacheOptions | undefined): options is CacheOptio
  * the replay hint); the route adds its store policy and, when it limits
  * entries or age, workbox-expiration's ExpirationPlugin. Returns the plugins
  * too: refreshes outside the strategy (replays, notices) store through them.
+ * `route` names the route when an answer is refused for its headers.
  */
-export function createStrategy(options: CacheOptions, cacheName: string, shared: readonly WorkboxPlugin[]): { strategy: Strategy; plugins: WorkboxPlugin[] } {
+export function createStrategy(options: CacheOptions, cacheName: string, shared: readonly WorkboxPlugin[], route?: string): { strategy: Strategy; plugins: WorkboxPlugin[] } {
   const { maxEntries, maxAgeSeconds } = options;
-  const plugins = [...shared, new StorePolicyPlugin(options)];
+  const plugins = [...shared, new StorePolicyPlugin(options, route)];
   if (maxEntries || maxAgeSeconds) plugins.push(new ExpirationPlugin({ maxEntries, maxAgeSeconds }));
   const strategy = STRATEGIES[options.strategy]({ cacheName, plugins, networkTimeoutSeconds: options.networkTimeoutSeconds });
   return { strategy, plugins };

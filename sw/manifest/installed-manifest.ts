@@ -4,11 +4,20 @@
  * invalid one fails the install, so the previous worker keeps serving) and
  * persisted, so a restarted worker reads it back without the network.
  */
+import { getScope } from '../scope.js';
 import { broadcast } from '../shared/broadcast.js';
 import { isOutboxError } from '../errors.js';
 import { checkManifest, fetchManifest } from './load-manifest.js';
 import { readManifest, writeManifest } from './manifest-store.js';
 import type { Manifest } from './types.js';
+
+const openPages = (): Promise<number> =>
+  getScope()
+    .clients.matchAll({ type: 'window', includeUncontrolled: true })
+    .then(
+      (pages) => pages.length,
+      () => 0,
+    );
 
 const NO_MANIFEST = 'offline-outbox: no stored manifest; requests pass through until the worker is reinstalled';
 
@@ -51,8 +60,12 @@ export function installedManifest(source: Manifest | string | undefined, id: str
         await writeManifest(id, fresh);
         take(fresh);
       } catch (error) {
-        console.error(`offline-outbox: install failed; the previous worker, if any, keeps serving.\n${String(error instanceof Error ? error.message : error)}`);
         broadcast('install-failed', { manifestUrl: source, errors: isOutboxError(error) ? [...error.details] : [String(error)] });
+        // register.js prints the failure in every open page of the origin; the
+        // worker's own line would show in the same console (DevTools merges
+        // the two), so it speaks only when no page is there to hear it.
+        if (!(await openPages()))
+          console.error(`offline-outbox: install failed; the previous worker, if any, keeps serving.\n${String(error instanceof Error ? error.message : error)}`);
         throw error;
       }
     },

@@ -7,6 +7,7 @@
 import { get } from 'idb-keyval';
 import type { EntrySummary, OutboxRequest, OutboxStatus, Resolution } from '../../common/messages.js';
 import type { createChanges } from '../changes/changes.js';
+import { forgetNotCached, listNotCached } from '../cache/not-cached.js';
 import { getScope } from '../scope.js';
 import { broadcast } from '../shared/broadcast.js';
 import { endEpoch } from '../store/epoch.js';
@@ -34,7 +35,7 @@ export interface OperationsContext {
 export function createOperations({ resources, changes, scheduler, syncNow, clearCaches }: OperationsContext) {
   const scope = getScope();
   async function status(): Promise<OutboxStatus> {
-    const [counts, lastSyncAt, oldestPendingAt] = await Promise.all([countByState(), get<number>('lastSyncAt', metaStore), oldestCreatedAt()]);
+    const [counts, lastSyncAt, oldestPendingAt, notCached] = await Promise.all([countByState(), get<number>('lastSyncAt', metaStore), oldestCreatedAt(), listNotCached()]);
     return {
       pending: counts.pending,
       inFlight: counts.inflight,
@@ -44,6 +45,7 @@ export function createOperations({ resources, changes, scheduler, syncNow, clear
       online: (scope as unknown as { navigator: Navigator }).navigator.onLine,
       lastSyncAt: lastSyncAt ?? null,
       oldestPendingAt,
+      notCached,
     };
   }
 
@@ -113,6 +115,7 @@ export function createOperations({ resources, changes, scheduler, syncNow, clear
     resources.forget();
     changes.forget();
     await clearCaches();
+    await forgetNotCached();
     broadcast('status', await status());
     return true;
   }

@@ -49,8 +49,9 @@ export function registerManifestRoutes(router: Router, manifest: Manifest, optio
   const handlerOf = (route: CompiledRoute, method: HttpMethod): RouteHandler => {
     if (method !== 'GET') return new OutboxStrategy({ route: route.spec });
     const cache = route.spec.cache!;
-    const name = options.cachePrefix + (cache.name ?? `${route.spec.origin ?? ''}${route.spec.match}`);
-    const { strategy, plugins } = createStrategy(cache, name, options.shared);
+    const label = `${route.spec.origin ?? ''}${route.spec.match}`;
+    const name = options.cachePrefix + (cache.name ?? label);
+    const { strategy, plugins } = createStrategy(cache, name, options.shared, label);
     if (stores(cache)) caches.set(route.index, { name, plugins });
     return strategy;
   };

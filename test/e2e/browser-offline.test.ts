@@ -20,6 +20,8 @@ const manifest = {
   routes: [
     { match: '/', cache: { strategy: 'network-first' } },
     { match: '/register.js', cache: { strategy: 'stale-while-revalidate' } },
+    { match: '/ui', cache: { strategy: 'network-first' } },
+    { match: '/outbox-status.js', cache: { strategy: 'stale-while-revalidate' } },
     { match: '/api/notes/:id', methods: ['POST'], queue: {} },
   ],
 };
@@ -47,6 +49,7 @@ const RECORDING_PAGE = PAGE_HTML.replace(
 describe.skipIf(skipEngine(chromium))('the browser offline (chromium)', () => {
   const scenario = useScenario(chromium, (server) => {
     server.on('GET', '/', { headers: { 'content-type': 'text/html; charset=utf-8' }, body: RECORDING_PAGE });
+    server.on('GET', '/ui', { headers: { 'content-type': 'text/html; charset=utf-8' }, body: PAGE_HTML.replace('defer></script>', 'defer data-ui></script>') });
     setManifest(server, manifest);
     serveWrites(server, [NOTE]);
   });
@@ -82,5 +85,27 @@ describe.skipIf(skipEngine(chromium))('the browser offline (chromium)', () => {
     // The page heard the network go and come back, and register.js answered `online` at once by asking for the replay.
     const heard = await page.evaluate<string[]>(() => (window as unknown as { __heard: string[] }).__heard);
     expect(heard.slice(heard.indexOf('offline'), heard.indexOf('online') + 2)).toEqual(['offline', 'asked status', 'online', 'asked sync-now']);
+  });
+
+  it('<outbox-status> on a load made offline with nothing queued says "Offline · nothing waiting", not "All changes synced"', async () => {
+    const { server, browser, page } = scenario;
+    await page.goto(`${server.origin}/ui`);
+    await waitForActiveWorker(page);
+    await page.reload();
+    expect(await controllerUrl(page)).not.toBeNull();
+    expect(await outboxCall<OutboxStatus>(page, 'status')).toMatchObject({ pending: 0, inFlight: 0, conflicts: 0, dead: 0 });
+
+    await browser.setOffline!(true);
+    try {
+      await page.reload();
+      let said = '';
+      await eventually(async () => {
+        said = await page.evaluate(() => document.querySelector('outbox-status')?.shadowRoot?.querySelector('[part~="summary"]')?.textContent ?? '');
+        return said.startsWith('Offline');
+      }, 'the element to say it is offline');
+      expect(said).toBe('Offline · nothing waiting');
+    } finally {
+      await browser.setOffline!(false);
+    }
   });
 });

@@ -41,6 +41,9 @@ interface Version {
 interface StatusView {
   parent: string;
   corner: boolean;
+  /** The idle pill. */
+  compact: boolean;
+  height: number;
   position: string;
   state: string | null;
   pending: string | null;
@@ -59,7 +62,7 @@ function view(page: BrowserPage): Promise<StatusView | null> {
     const host = document.querySelector('outbox-status');
     const root = host?.shadowRoot;
     if (!host || !root) return null;
-    const shown = (el: Element) => !el.closest('[hidden]');
+    const shown = (el: Element) => !el.closest('[hidden]') && getComputedStyle(el).display !== 'none';
     const one = (selector: string, scope: ParentNode = root) => scope.querySelector(selector);
     const version = (figure: Element | null) => figure && { label: one('figcaption', figure)?.textContent ?? '', text: one('pre', figure)?.textContent ?? '' };
     const summary = one('[part~="summary"]')!;
@@ -84,7 +87,9 @@ function view(page: BrowserPage): Promise<StatusView | null> {
     });
     return {
       parent: host.parentElement?.id || host.parentElement?.tagName || '',
-      corner: host.hasAttribute('corner'),
+      corner: host.getAttribute('position') === 'corner',
+      compact: host.hasAttribute('compact'),
+      height: host.getBoundingClientRect().height,
       position: getComputedStyle(host).position,
       state: host.getAttribute('state'),
       pending: host.getAttribute('data-pending'),
@@ -129,6 +134,10 @@ describe.each(selectedEngines())('<outbox-status> in $name', (engine) => {
     const held = { answered: 0, reached: false, gate: new Promise<void>((resolve) => (release = resolve)) };
     const scenario = useScenario(engine, (server) => {
       server.on('GET', '/', { headers: { 'content-type': 'text/html; charset=utf-8' }, body: pageWith('data-ui') });
+      // The last row's button sits in the bottom-right corner, where the element floats.
+      const rows = Array.from({ length: 60 }, (_, i) => `<p style="text-align:right;margin:0;padding:4px">row ${i}</p>`).join('');
+      const last = '<p style="text-align:right;margin:0"><button id="last" style="width:60vw;height:40px">Delete</button></p>';
+      server.on('GET', '/long', { headers: { 'content-type': 'text/html; charset=utf-8' }, body: pageWith('data-ui', rows + last) });
       server.on('GET', '/plain', { headers: { 'content-type': 'text/html; charset=utf-8' }, body: PAGE_HTML });
       server.on('GET', '/boxed', { headers: { 'content-type': 'text/html; charset=utf-8' }, body: pageWith('data-ui="#sync-status"', '<aside id="sync-status"></aside>') });
       setManifest(server, manifest);
@@ -164,12 +173,13 @@ describe.each(selectedEngines())('<outbox-status> in $name', (engine) => {
       expectPng(path);
     }
 
-    it('idle: mounted in the corner, "All changes synced", nothing else to do', async () => {
+    it('idle: mounted in the corner as a small pill, "All changes synced", the last sync in its tooltip', async () => {
       await ready();
       const v = await showing(scenario.page, (v) => v.state === 'idle', 'the idle state');
       expect(v).toMatchObject({
         parent: 'BODY',
         corner: true,
+        compact: true,
         position: 'fixed',
         pending: '0',
         conflicts: '0',
@@ -178,7 +188,10 @@ describe.each(selectedEngines())('<outbox-status> in $name', (engine) => {
         lastSync: { text: 'Last synced never', datetime: null },
         rows: [],
       });
-      expect(v.parts).toEqual(['summary', 'last-sync']);
+      expect(v.parts).toEqual(['summary']);
+      // One line of 12px text: a pill, not a panel.
+      expect(v.height).toBeLessThan(32);
+      expect(await scenario.page.evaluate(() => document.querySelector('outbox-status')!.title)).toBe('Last synced never');
       // Its code came in its own script, from beside register.js.
       const scripts = await scenario.page.evaluate(() => [...document.scripts].map((s) => s.src).filter((src) => src.includes('outbox-status')));
       expect(scripts).toEqual([`${scenario.server.origin}/outbox-status.js`]);
@@ -205,6 +218,20 @@ describe.each(selectedEngines())('<outbox-status> in $name', (engine) => {
       const v = await showing(scenario.page, (v) => v.state === 'idle', 'the idle state');
       expect(v).toMatchObject({ parent: 'sync-status', corner: false, position: 'static', summary: { text: 'All changes synced' } });
       expect(await scenario.page.evaluate(() => document.querySelectorAll('outbox-status').length)).toBe(1);
+    });
+
+    it("in the corner, never covers the end of the page: the last row's button can be scrolled clear of it", async () => {
+      await ready('/long');
+      await showing(scenario.page, (v) => v.state === 'idle', 'the idle state');
+      const overlap = await scenario.page.evaluate(async () => {
+        window.scrollTo(0, document.documentElement.scrollHeight);
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        const a = document.querySelector('outbox-status')!.getBoundingClientRect();
+        const b = document.getElementById('last')!.getBoundingClientRect();
+        return { overlaps: a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom, buttonBottom: b.bottom, viewport: innerHeight };
+      });
+      expect(overlap.overlaps).toBe(false);
+      expect(overlap.buttonBottom).toBeLessThanOrEqual(overlap.viewport);
     });
 
     it('syncing: five writes made offline, replayed while the server holds the third, show "Syncing 2 of 5" and a progress bar', async () => {

@@ -234,6 +234,21 @@ describe('install and activation', () => {
     expect(await get('/api/items')).toMatchObject({ handled: true, status: 200 });
   });
 
+  it('with a page open, leaves printing the failure to that page: the console shows it once', async () => {
+    await installedWorker();
+    server.use(http.get(`${ORIGIN}/offline.manifest.json`, () => HttpResponse.json({ version: 1, routes: [{ match: '/api/items', cache: { strategy: 'sometimes' } }] })));
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+    scope = await restartWorker(scope!, importWorker);
+    // The page that registered the new worker: not controlled by it, but open.
+    scope.clients.addWindow({ url: '/', controlled: false });
+    const channel = new BroadcastChannel('offline-outbox');
+    const heard = new Promise<unknown>((resolve) => channel.addEventListener('message', (e) => resolve((e as MessageEvent).data), { once: true }));
+    await expect(scope.install()).rejects.toMatchObject({ code: 'invalid-manifest' });
+    expect(await heard).toMatchObject({ type: 'install-failed', errors: [expect.stringContaining('routes[0].cache.strategy')] });
+    channel.close();
+    expect(errors).not.toHaveBeenCalled();
+  });
+
   it('fails the install when the manifest is missing', async () => {
     server.use(http.get(`${ORIGIN}/offline.manifest.json`, () => new HttpResponse('not found', { status: 404 })));
     vi.spyOn(console, 'error').mockImplementation(() => {});

@@ -4,7 +4,7 @@ import { CHANNEL_NAME, type OutboxEvent, type OutboxReply, type OutboxRequest, t
 
 const ORIGIN = 'https://app.example';
 
-const STATUS: OutboxStatus = { pending: 2, inFlight: 0, conflicts: 0, auth: 0, dead: 1, online: true, lastSyncAt: null, oldestPendingAt: 1_700_000_000_000 };
+const STATUS: OutboxStatus = { pending: 2, inFlight: 0, conflicts: 0, auth: 0, dead: 1, online: true, lastSyncAt: null, oldestPendingAt: 1_700_000_000_000, notCached: [] };
 
 interface FakeWorker {
   /** What the worker received, structured-cloned as it would be. */

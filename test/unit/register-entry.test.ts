@@ -178,7 +178,7 @@ describe('register.js data-ui', () => {
   it('with data-ui, loads outbox-status.js from beside register.js and mounts the element in the corner', async () => {
     const page = await loadPage({ src: `${ORIGIN}/static/register.js?v=3`, data: { ui: '' } });
     expect(scripts(page)).toEqual([{ src: `${ORIGIN}/static/outbox-status.js`, defer: true }]);
-    expect(statuses(page.body)).toEqual([expect.objectContaining({ attributes: { corner: '' }, children: [] })]);
+    expect(statuses(page.body)).toEqual([expect.objectContaining({ attributes: { position: 'corner' }, children: [] })]);
     expect(page.warnings).toEqual([]);
   });
 
@@ -208,7 +208,7 @@ describe('register.js data-ui', () => {
   it('falls back to the corner, saying so, when the selector matches nothing or is invalid', async () => {
     for (const ui of ['#missing', '[oops']) {
       const page = await loadPage({ data: { ui } });
-      expect(statuses(page.body)).toEqual([expect.objectContaining({ attributes: { corner: '' } })]);
+      expect(statuses(page.body)).toEqual([expect.objectContaining({ attributes: { position: 'corner' } })]);
       expect(page.warnings).toEqual([[`offline-outbox: no element matches data-ui=${JSON.stringify(ui)}; <outbox-status> is shown in the corner instead.`]]);
     }
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayStore } from '../../sw/cache/store-policy.js';
+import { mayStore, refusingHeader } from '../../sw/cache/store-policy.js';
 import type { CacheOptions } from '../../sw/manifest/types.js';
 
 const base: CacheOptions = { strategy: 'network-first' };
@@ -29,5 +29,16 @@ describe('which responses a route stores', () => {
   it('does not try to store Vary: *, which the Cache API refuses', () => {
     expect(mayStore(base, res(200, { Vary: 'Accept, *' }))).toBe(false);
     expect(mayStore(base, res(200, { Vary: 'Accept' }))).toBe(true);
+  });
+});
+
+describe('refusingHeader: the header to name when a storable answer is refused', () => {
+  const res = (headers: Record<string, string>) => new Response('x', { status: 200, headers });
+  it('names no-store, then private (unless the route opts in), then Vary: *', () => {
+    expect(refusingHeader({}, res({ 'Cache-Control': 'private, no-store' }))).toBe('Cache-Control: no-store');
+    expect(refusingHeader({}, res({ 'Cache-Control': 'Private' }))).toBe('Cache-Control: private');
+    expect(refusingHeader({ private: true }, res({ 'Cache-Control': 'private' }))).toBeUndefined();
+    expect(refusingHeader({}, res({ Vary: 'Accept, *' }))).toBe('Vary: *');
+    expect(refusingHeader({}, res({ 'Cache-Control': 'no-cache', Vary: 'Accept' }))).toBeUndefined();
   });
 });

@@ -222,5 +222,8 @@ for (const radio of document.querySelectorAll('input[name="filter"]'))
 document.getElementById('reload').addEventListener('click', () => load());
 // Fresh again when the tab comes back into view.
 document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && load());
+// Optional, and the page's only line that knows the worker: when it refreshes cached answers (a write
+// delivered in the background, a change made elsewhere), read the list again, so rows lose "not saved yet".
+document.addEventListener('DOMContentLoaded', () => window.offlineOutbox?.on('cache-updated', () => load()));
 
 load();
