@@ -2,6 +2,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { buildWorker } from './build.js';
 import { checkFile, type CheckOutput } from './check.js';
+import { doctor, doctorOptions } from './doctor.js';
+import { formatJson, formatTable } from './doctor-report.js';
 import { initSite } from './init.js';
 import { writeSchema } from './schema-command.js';
 
@@ -17,6 +19,11 @@ commands:
                           write the worker with the manifest inlined, so it routes
                           from its first event without fetching one; an invalid
                           manifest is reported as check does (exit 1), nothing written
+  doctor <url> [--manifest <file>] [--sw <path>] [--json] [--timeout <seconds>]
+                          probe the running app at url against its manifest (the
+                          one beside its worker, or file): page, worker and scope,
+                          cache headers, ETags, change feed, Idempotency-Key; prints
+                          a verdict and a fix per finding, exit 1 on a blocker
   schema [--out <file>]   print the manifest's JSON Schema (draft 2020-12), or write
                           it to file; the package ships it as
                           offline-outbox/manifest.schema.json
@@ -25,11 +32,13 @@ getting started:
   npx offline-outbox init public
   # edit public/offline.manifest.json, then
   npx offline-outbox check public/offline.manifest.json
-  # and add <script src="/register.js" defer></script> to your pages`;
+  # and add <script src="/register.js" defer></script> to your pages; with the app running:
+  npx offline-outbox doctor http://localhost:5173/`;
 
 const INIT_USAGE = 'usage: offline-outbox init [dir] [--force]';
 const BUILD_USAGE = 'usage: offline-outbox build --manifest <manifest.json> --out <sw.js>';
 const SCHEMA_USAGE = 'usage: offline-outbox schema [--out <file>]';
+const DOCTOR_USAGE = 'usage: offline-outbox doctor <url> [--manifest <file>] [--sw <path>] [--json] [--timeout <seconds>]';
 
 /** Parsed arguments, or undefined after printing why they are wrong and how to call the command. */
 function parse<T extends ParseArgsConfig>(config: T, usage: string) {
@@ -75,6 +84,21 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     return report(await buildWorker(manifest, out));
+  }
+  if (command === 'doctor') {
+    const args = parse(
+      { args: rest, options: { manifest: { type: 'string' }, sw: { type: 'string' }, json: { type: 'boolean' }, timeout: { type: 'string' } }, allowPositionals: true },
+      DOCTOR_USAGE,
+    );
+    if (!args) return 2;
+    const options = doctorOptions(args.positionals, args.values);
+    if (typeof options === 'string') {
+      console.error(`${options}\n${DOCTOR_USAGE}`);
+      return 2;
+    }
+    const found = await doctor(options);
+    console.log(args.values.json ? formatJson(found) : formatTable(found));
+    return found.blockers ? 1 : 0;
   }
   if (command === 'schema') {
     const args = parse({ args: rest, options: { out: { type: 'string' } } }, SCHEMA_USAGE);

@@ -24,6 +24,7 @@ import { type Answer, problem, sendAnswer, toResponse } from './problem.js';
 import { type NodeBodyRequest, readFetchBody, readNodeBody } from './request-body.js';
 import { captureResponse } from './response-capture.js';
 import type { OutboxStore } from './store.js';
+import { SUPPORTED, SUPPORTED_HEADER } from '../common/idempotency-supported.js';
 
 export interface IdempotencyOptions<Req = IncomingMessage> {
   /** Where keys and answers are kept: `memoryStore()` or `redisStore(client)`. */
@@ -66,10 +67,6 @@ export interface IdempotencyMiddleware<Req = IncomingMessage> {
   /** The same for a Fetch-API handler: `serve({ fetch: guard.fetch(app.fetch) })`. */
   fetch<Rest extends unknown[]>(handler: FetchHandler<Rest>): (request: Request, ...rest: Rest) => Promise<Response>;
 }
-
-export const SUPPORTED_HEADER = 'idempotency-key-supported';
-/** RFC 8941 boolean true. */
-const SUPPORTED = '?1';
 
 export function idempotency<Req = IncomingMessage>(options: IdempotencyOptions<Req>): IdempotencyMiddleware<Req> {
   const methods = new Set((options.methods ?? ['POST', 'PUT', 'PATCH', 'DELETE']).map((m) => m.toUpperCase()));
