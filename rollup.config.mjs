@@ -7,7 +7,7 @@ import { dts } from 'rollup-plugin-dts';
 const ts = () =>
   typescript({
     tsconfig: './tsconfig.json',
-    include: ['sw/**/*.ts', 'client/**/*.ts', 'cli/**/*.ts', 'common/**/*.ts', 'server/**/*.ts', 'types/**/*.d.ts'],
+    include: ['sw/**/*.ts', 'client/**/*.ts', 'cli/**/*.ts', 'common/**/*.ts', 'server/**/*.ts', 'vite/**/*.ts', 'types/**/*.d.ts'],
     compilerOptions: { noEmit: false, declaration: false, sourceMap: false },
     // Types are checked by `npm run typecheck`; the bundle only needs JS.
     noEmitOnError: false,
@@ -26,6 +26,9 @@ const browserScript = (input, file) => ({
 
 // The module build leaves its dependencies to the app's bundler, so an app's own Workbox and ours are one copy (one Router, one set of cache names).
 const externalDeps = /^(idb-keyval|workbox-[a-z-]+)(\/.*)?$/;
+
+// The app brings its own Vite (a peer dependency); the plugin imports only its types.
+const viteExternal = (id) => id.startsWith('node:') || id === 'vite';
 
 export default [
   browserScript('sw/sw-entry.ts', 'dist/sw.js'),
@@ -56,6 +59,14 @@ export default [
     external: (id) => id.startsWith('node:'),
     plugins: [ts()],
   },
+  {
+    // Runs in the app's Vite (Node); reads dist/sw.js, register.js and outbox-status.js from beside itself.
+    input: 'vite/index.ts',
+    output: { file: 'dist/vite.mjs', format: 'es' },
+    external: viteExternal,
+    plugins: [ts()],
+  },
+  { input: 'vite/index.ts', output: { file: 'dist/vite.d.ts', format: 'es' }, plugins: [dts({ tsconfig: './tsconfig.json' })], external: viteExternal },
   { input: 'server/index.ts', output: { file: 'dist/server.d.ts', format: 'es' }, plugins: [dts({ tsconfig: './tsconfig.json' })], external: (id) => id.startsWith('node:') },
   { input: 'sw/index.ts', output: { file: 'dist/sw.d.ts', format: 'es' }, plugins: [dts({ tsconfig: './tsconfig.json' })], external: (id) => externalDeps.test(id) },
   { input: 'client/index.ts', output: { file: 'dist/client.d.ts', format: 'es' }, plugins: [dts({ tsconfig: './tsconfig.json' })] },

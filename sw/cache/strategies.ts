@@ -7,6 +7,7 @@ import type { WorkboxPlugin } from 'workbox-core/types.js';
 import { ExpirationPlugin } from 'workbox-expiration';
 import { CacheFirst, CacheOnly, NetworkFirst, NetworkOnly, StaleWhileRevalidate, type Strategy } from 'workbox-strategies';
 import type { CacheOptions, CacheStrategyName } from '../manifest/types.js';
+import { SameOriginVaryPlugin } from '../plugins/same-origin-vary.js';
 import { StorePolicyPlugin } from '../plugins/store-policy.js';
 
 interface StrategyConfig {
@@ -35,7 +36,7 @@ export const stores = (options: CacheOptions | undefined): options is CacheOptio
  */
 export function createStrategy(options: CacheOptions, cacheName: string, shared: readonly WorkboxPlugin[], route?: string): { strategy: Strategy; plugins: WorkboxPlugin[] } {
   const { maxEntries, maxAgeSeconds } = options;
-  const plugins = [...shared, new StorePolicyPlugin(options, route)];
+  const plugins = [...shared, new StorePolicyPlugin(options, route), new SameOriginVaryPlugin()];
   if (maxEntries || maxAgeSeconds) plugins.push(new ExpirationPlugin({ maxEntries, maxAgeSeconds }));
   const strategy = STRATEGIES[options.strategy]({ cacheName, plugins, networkTimeoutSeconds: options.networkTimeoutSeconds });
   return { strategy, plugins };

@@ -223,7 +223,7 @@ describe.each(selectedEngines())('<outbox-status> in $name', (engine) => {
     it("in the corner, never covers the end of the page: the last row's button can be scrolled clear of it", async () => {
       await ready('/long');
       await showing(scenario.page, (v) => v.state === 'idle', 'the idle state');
-      const overlap = await scenario.page.evaluate(async () => {
+      const overlap = await scenario.page.evaluate<{ overlaps: boolean; buttonBottom: number; viewport: number }>(async () => {
         window.scrollTo(0, document.documentElement.scrollHeight);
         await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
         const a = document.querySelector('outbox-status')!.getBoundingClientRect();
