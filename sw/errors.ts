@@ -6,8 +6,9 @@
 const messages = {
   'invalid-manifest': (source: string, issues: string[]) =>
     `${source} is not a valid offline-outbox manifest (${issues.length} problem${issues.length === 1 ? '' : 's'}); fix it and reload:\n  ${issues.join('\n  ')}`,
+  // Script-tag users never write the worker's URL: they name the manifest with data-manifest, so it is named before ?manifest=.
   'manifest-unreachable': (source: string, why: string) =>
-    `could not load the manifest ${source} (${why}); serve offline.manifest.json beside sw.js, or register the worker with ?manifest=<url>`,
+    `could not load the manifest ${source} (${why}); serve offline.manifest.json beside sw.js, or set data-manifest="<url>" on the register.js script tag (or register the worker with ?manifest=<url>)`,
 } as const;
 
 export type OutboxErrorCode = keyof typeof messages;

@@ -6,6 +6,7 @@
 import { isObject } from '../shared/json.js';
 import { compileRoutes, findRoute } from '../routing/route-table.js';
 import { compilePattern } from './pattern.js';
+import { nearest } from './suggest.js';
 import { CACHE_STRATEGIES, CONFLICT_DETECTIONS, CONFLICT_POLICIES, HTTP_METHODS, ID_SOURCES, PRIORITY_NAMES, WRITE_METHODS } from './types.js';
 import { NETWORK_TIMEOUT_STRATEGIES, UNCACHED_STRATEGIES, type Manifest, type ManifestIssue, type ValidationResult } from './types.js';
 
@@ -32,8 +33,8 @@ const issue = (issues: Issues, path: string, code: ManifestIssue['code'], messag
   return false;
 };
 
-const expected = (issues: Issues, path: string, what: string, value: unknown, code: ManifestIssue['code'] = 'wrong-type') =>
-  issue(issues, path, code, `expected ${what}; got ${show(value)}`);
+const expected = (issues: Issues, path: string, what: string, value: unknown, code: ManifestIssue['code'] = 'wrong-type', hint = '') =>
+  issue(issues, path, code, `expected ${what}; got ${show(value)}${hint}`);
 
 const str: Check = (v, p, is) => (typeof v === 'string' && v !== '') || expected(is, p, 'a non-empty string', v);
 const bool: Check = (v, p, is) => typeof v === 'boolean' || expected(is, p, 'true or false', v);
@@ -53,7 +54,8 @@ const oneOf =
     if (among(values, v)) return true;
     if (also?.[1](v, p, [])) return true;
     const list = values.join(', ');
-    return expected(is, p, `one of ${also ? `${list} or ${also[0]}` : list}`, v, 'bad-value');
+    const guess = typeof v === 'string' ? nearest(v, values) : undefined;
+    return expected(is, p, `one of ${also ? `${list} or ${also[0]}` : list}`, v, 'bad-value', guess === undefined ? '' : ` — did you mean ${show(guess)}?`);
   };
 
 const pattern: Check = (v, p, is) => {
@@ -117,31 +119,14 @@ function list(item: Check, { unique = true, empty = false } = {}): Check {
   };
 }
 
-/** Edit distance (Levenshtein, one row at a time), to suggest the field a typo meant. */
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length]!;
-}
-
-export function nearest(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
-  for (const candidate of known) {
-    const dist = distance(name.toLowerCase(), candidate.toLowerCase());
-    if (dist < bestDistance) [best, bestDistance] = [candidate, dist];
-  }
-  return best;
-}
-
-function unknownField(is: Issues, path: string, name: string, known: readonly string[]): false {
-  const guess = nearest(name, known);
-  return issue(is, path, 'unknown-field', guess ? `unknown field; did you mean "${guess}"?` : `unknown field; expected one of ${known.join(', ')}`);
-}
+/**
+ * Paths of absent fields whose name is misspelt (`routes[0].cache`, for a
+ * "cahce" there), filled as objects are checked. The misspelling is reported
+ * with the name it meant; the field's absence is not a second mistake, and
+ * rules that need the field wait until it is spelt right. Validation is
+ * synchronous: one set, cleared by each call, serves.
+ */
+const misspelt = new Set<string>();
 
 function object(fields: Record<string, Field>): Check {
   const known = Object.keys(fields);
@@ -149,10 +134,15 @@ function object(fields: Record<string, Field>): Check {
     if (!isObject(v)) return expected(is, p, 'an object', v);
     const before = is.length;
     const at = (k: string) => (p ? `${p}.${k}` : k);
-    for (const k of Object.keys(v)) if (!Object.hasOwn(fields, k)) unknownField(is, at(k), k, known);
+    for (const k of Object.keys(v))
+      if (!Object.hasOwn(fields, k)) {
+        const guess = nearest(k, known);
+        if (guess) misspelt.add(at(guess));
+        issue(is, at(k), 'unknown-field', guess ? `unknown field; did you mean "${guess}"?` : `unknown field; expected one of ${known.join(', ')}`);
+      }
     for (const [k, [check, required]] of Object.entries(fields)) {
       if (v[k] !== undefined) check(v[k], at(k), is);
-      else if (required) issue(is, at(k), 'missing-field', `required; ${required}`);
+      else if (required && !misspelt.has(at(k))) issue(is, at(k), 'missing-field', `required; ${required}`);
     }
     return is.length === before;
   };
@@ -235,45 +225,63 @@ const manifest = object({
   $schema: [(v, p, is) => typeof v === 'string' || expected(is, p, 'a string (the URL or path of the JSON Schema)', v)],
 });
 
-/** Rules that join fields: which options suit which methods, references, shadowed routes. */
+const validMethods = (v: unknown): v is unknown[] => Array.isArray(v) && v.length > 0 && v.every((x) => among(HTTP_METHODS, x));
+
+/**
+ * Rules that join fields: which options suit which methods, references,
+ * shadowed routes. One mistake is one problem: a rule whose fields are
+ * invalid, or misspelt, waits for them to be fixed (they are reported where
+ * they are), rather than reporting the same mistake a second time.
+ */
 function checkRoutes(m: Record<string, unknown>, is: Issues): void {
   const routes = Array.isArray(m.routes) ? m.routes : [];
-  const resources = isObject(m.resources) ? Object.keys(m.resources) : [];
+  const declared = isObject(m.resources) ? m.resources : {};
+  const resources = Object.keys(declared);
+  const resourcesBroken = m.resources === undefined ? misspelt.has('resources') : !isObject(m.resources);
   const seen = new Map<string, number>();
   routes.forEach((r: unknown, i) => {
     if (!isObject(r)) return;
     const p = `routes[${i}]`;
-    const methods = Array.isArray(r.methods) ? (r.methods as unknown[]) : ['GET'];
-    // Rules that depend on the methods mean nothing until the methods are valid.
-    if (!methods.every((m) => among(HTTP_METHODS, m))) return;
-    const reads = methods.includes('GET');
-    const writes = methods.some((x) => among(WRITE_METHODS, x));
-    if (reads && r.cache === undefined) issue(is, `${p}.cache`, 'missing-field', 'required for a route with GET; add "cache": { "strategy": "network-first" }');
-    if (!reads && r.cache !== undefined) issue(is, `${p}.cache`, 'bad-value', 'only GET requests are cached; add "GET" to methods or remove "cache"');
-    if (!writes && r.queue !== undefined) issue(is, `${p}.queue`, 'bad-value', 'only POST, PUT, PATCH and DELETE are queued; add one to methods or remove "queue"');
+    const meant = (field: string) => misspelt.has(`${p}.${field}`);
+    // A misspelt "methods" is not the default GET: the rules that depend on the methods wait until they are valid.
+    const methods = r.methods === undefined && !meant('methods') ? ['GET'] : r.methods;
+    const methodsValid = validMethods(methods);
+    if (methodsValid) {
+      const reads = methods.includes('GET');
+      const writes = methods.some((x) => among(WRITE_METHODS, x));
+      if (reads && r.cache === undefined && !meant('cache'))
+        issue(is, `${p}.cache`, 'missing-field', 'required for a route with GET; add "cache": { "strategy": "network-first" }');
+      if (!reads && r.cache !== undefined) issue(is, `${p}.cache`, 'bad-value', 'only GET requests are cached; add "GET" to methods or remove "cache"');
+      if (!writes && r.queue !== undefined) issue(is, `${p}.queue`, 'bad-value', 'only POST, PUT, PATCH and DELETE are queued; add one to methods or remove "queue"');
+    }
     const cache = r.cache;
-    if (isObject(cache) && cache.networkTimeoutSeconds !== undefined && !among(NETWORK_TIMEOUT_STRATEGIES, cache.strategy))
+    if (isObject(cache) && cache.networkTimeoutSeconds !== undefined && among(CACHE_STRATEGIES, cache.strategy) && !among(NETWORK_TIMEOUT_STRATEGIES, cache.strategy))
       issue(
         is,
         `${p}.cache.networkTimeoutSeconds`,
         'bad-value',
         `only ${NETWORK_TIMEOUT_STRATEGIES.join(' and ')} wait for the network; remove it or change the strategy (got ${show(cache.strategy)})`,
       );
+    const ref = r.resource;
+    const spec = typeof ref === 'string' && Object.hasOwn(declared, ref) ? declared[ref] : undefined;
     const queue = r.queue;
-    const spec = typeof r.resource === 'string' && isObject(m.resources) ? m.resources[r.resource] : undefined;
-    if (isObject(queue) && queue.conflict === 'newest-wins' && !(isObject(spec) && spec.updatedAtField))
+    if (
+      isObject(queue) &&
+      queue.conflict === 'newest-wins' &&
+      (ref === undefined ? !meant('resource') : isObject(spec) && spec.updatedAtField === undefined && !misspelt.has(`resources.${ref}.updatedAtField`))
+    )
       issue(is, `${p}.queue.conflict`, 'bad-value', `"newest-wins" needs the resource's updatedAtField; add "resource" to this route and "updatedAtField" to the resource`);
-    if (typeof r.resource === 'string' && !resources.includes(r.resource)) {
-      const guess = nearest(r.resource, resources);
+    if (typeof ref === 'string' && !Object.hasOwn(declared, ref) && !resourcesBroken) {
+      const guess = nearest(ref, resources);
       issue(
         is,
         `${p}.resource`,
         'unknown-reference',
-        `${show(r.resource)} is not in resources${guess ? `; did you mean "${guess}"?` : resources.length ? ` (${resources.join(', ')})` : ' (the manifest declares none)'}`,
+        `${show(ref)} is not in resources${guess ? `; did you mean "${guess}"?` : resources.length ? ` (${resources.join(', ')})` : ' (the manifest declares none)'}`,
       );
     }
-    // A route without a string match is reported where its field is checked.
-    if (typeof r.match !== 'string') return;
+    // A route without a string match, or with an origin of the wrong type or misspelt (it would look same-origin), is reported where that field is.
+    if (!methodsValid || typeof r.match !== 'string' || (r.origin === undefined ? meant('origin') : typeof r.origin !== 'string')) return;
     for (const method of new Set(methods)) {
       const key = `${method} ${typeof r.origin === 'string' ? r.origin : ''}${r.match}`;
       const first = seen.get(key);
@@ -289,7 +297,7 @@ const routable = (r: unknown): boolean =>
   typeof r.match === 'string' &&
   typeof compilePattern(r.match) !== 'string' &&
   (r.origin === undefined || typeof r.origin === 'string') &&
-  (r.methods === undefined || (Array.isArray(r.methods) && r.methods.every((m) => among(HTTP_METHODS, m))));
+  (r.methods === undefined || validMethods(r.methods));
 
 /**
  * Each precache URL must be answered from the cache, or storing it at install
@@ -298,8 +306,8 @@ const routable = (r: unknown): boolean =>
  */
 function checkPrecache(m: Record<string, unknown>, is: Issues): void {
   const { routes, precache } = m;
-  // With a route broken, the one a URL was meant for may be it: report the route, not the URL.
-  if (!Array.isArray(precache) || !Array.isArray(routes) || !routes.every(routable)) return;
+  // With a route broken (or none), the one a URL was meant for may be it: report the routes, not the URL.
+  if (!Array.isArray(precache) || !Array.isArray(routes) || !routes.length || !routes.every(routable)) return;
   const table = compileRoutes({ version: 1, routes } as Manifest, SELF);
   precache.forEach((url: unknown, i) => {
     if (!sameOriginUrl(url, '', [])) return;
@@ -328,6 +336,7 @@ function checkPrecache(m: Record<string, unknown>, is: Issues): void {
 /** Validates a parsed manifest; every problem is reported, not only the first. */
 export function validateManifest(value: unknown): ValidationResult {
   const issues: Issues = [];
+  misspelt.clear();
   if (manifest(value, '', issues) || isObject(value)) {
     checkRoutes(value as Record<string, unknown>, issues);
     checkPrecache(value as Record<string, unknown>, issues);

@@ -56,7 +56,7 @@ describe('offline-outbox build', () => {
     const out = join(tmp, 'sw.js');
     const { code, stderr } = await run(fixtures, 'build', '--manifest', 'bad-syntax.json', '--out', out);
     expect(code).toBe(1);
-    expect(stderr).toBe('bad-syntax.json:4:72: JSON syntax error: trailing comma before "}"\n');
+    expect(stderr).toBe('bad-syntax.json:4:70: JSON syntax error: trailing comma after routes[0].cache; remove it (JSON allows no comma before "}")\n');
     expect(existsSync(out)).toBe(false);
   });
 

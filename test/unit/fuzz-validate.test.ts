@@ -406,24 +406,39 @@ const misspell = (name: string, how: number, at: number): string => {
   }
 };
 
-/** Edit distance, to check a suggestion is the nearest known name. */
+/**
+ * Edit distance where a swap of two neighbours is one edit, to check a
+ * suggestion is the nearest known name: the full table, unlike the
+ * validator's rows.
+ */
 function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    row = next;
-  }
-  return row[b.length]!;
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  return d[a.length]![b.length]!;
 }
 
-/** The issue reported at `path` with one of `codes`, if any. */
+/** The name a message suggests ("did you mean …?"), as the manifest writes it: "POST", or 1. */
+const suggested = (message: string): unknown => {
+  const guess = /did you mean (.+)\?$/s.exec(message)?.[1];
+  return guess === undefined ? undefined : JSON.parse(guess);
+};
+
+/**
+ * The issue reported at `path` with one of `codes`: the only one, since the
+ * manifest was broken in one place (one mistake is one problem, not a
+ * second from a rule that needs the broken field).
+ */
 const issueAt = (value: unknown, segments: readonly Segment[], codes: readonly ManifestIssue['code'][]) => {
   const result = checkAnswer(value);
   const path = formatPath(segments);
   expect(result.ok, `${path} should be reported`).toBe(false);
   const found = result.issues.find((i) => i.path === path && codes.includes(i.code));
   expect(found, `expected a ${codes.join('/')} issue at ${path}; got ${JSON.stringify(result.issues)}`).toBeDefined();
+  expect(result.issues, `one problem for one mistake at ${path}`).toHaveLength(1);
   // Each breakage made here is one a schema can say.
   expect(schemaAccepts(value), `the schema accepts what the validator reports at ${path}`).toBe(false);
   return found!;
@@ -534,7 +549,7 @@ describe('validateManifest, on generated input', { timeout: 30_000 }, () => {
     );
   });
 
-  it('reports a misspelled name (method, strategy, priority, conflict, detect, ids, version), listing the names it takes', () => {
+  it('reports a misspelled name (method, strategy, priority, conflict, detect, ids, version), listing the names it takes and suggesting the nearest', () => {
     const arb = fc.tuple(
       picked((f, m) => f.name in NAMES && typeof get(m, f.segments) !== 'object'),
       fc.nat(),
@@ -555,6 +570,14 @@ describe('validateManifest, on generated input', { timeout: 30_000 }, () => {
         expect(issue.message).toContain('expected one of');
         for (const name of valid) expect(issue.message).toContain(String(name));
         expect(issue.message).toContain(`got ${JSON.stringify(wrong)}`);
+        // A suggestion is one of the names, none nearer; one slip (or a change of case) from a name always gets one.
+        const guess = suggested(issue.message);
+        if (guess !== undefined) {
+          expect(valid).toContain(guess);
+          for (const other of valid)
+            expect(distance(String(wrong).toLowerCase(), String(guess).toLowerCase())).toBeLessThanOrEqual(distance(String(wrong).toLowerCase(), String(other).toLowerCase()));
+        }
+        if (typeof value === 'string' && typeof wrong === 'string' && distance(wrong.toLowerCase(), value.toLowerCase()) <= 1) expect(guess, issue.message).toBeDefined();
       }),
       RUNS,
     );
