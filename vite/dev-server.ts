@@ -25,10 +25,20 @@ export function serveWorkerFiles(server: ViteDevServer, file: ManifestFile): voi
   const { base, logger } = server.config;
   const names = new Map<string, WorkerFileName>(WORKER_FILES.map((name) => [`${base}${name}`, name]));
 
+  // Only a valid read is kept: a watcher event can come while the editor is
+  // still writing (an empty or half file), and its last event may be
+  // throttled away, so a failed read is retried on the next request. Each
+  // distinct problem is reported once.
   let current: Promise<ManifestResult> | undefined;
+  let reported: string | undefined;
   const manifest = () =>
     (current ??= readManifest(file).then((result) => {
-      if (!result.ok) report(result.error);
+      if (result.ok) reported = undefined;
+      else {
+        current = undefined;
+        if (reported !== result.error.message) report(result.error);
+        reported = result.error.message;
+      }
       return result;
     }));
   const report = (error: PluginErrorData) => {
