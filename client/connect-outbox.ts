@@ -16,6 +16,7 @@ import {
   type OutboxStatus,
   type Resolution,
 } from '../common/messages.js';
+import { whyNoWorker } from './no-worker.js';
 
 export interface ConnectOptions {
   /** How long a request waits for the worker's reply, including the wait for a worker to become active. @default 10000 */
@@ -74,10 +75,7 @@ const PREFIX = 'offline-outbox:';
 export async function askWorker<K extends OutboxRequestType>(op: K, args: OutboxRequestMap[K]['args'], timeoutMs = 10_000): Promise<OutboxRequestMap[K]['reply']> {
   const sw = navigator.serviceWorker as ServiceWorkerContainer | undefined;
   if (!sw) {
-    const why = window.isSecureContext
-      ? 'this browser has no service workers, or they are disabled (private mode?)'
-      : `${location.origin} is not a secure origin; serve the app over HTTPS (or from localhost)`;
-    throw new OutboxClientError('no-service-worker', `${PREFIX} ${op}: there is no service worker to ask: ${why}.`);
+    throw new OutboxClientError('no-service-worker', `${PREFIX} ${op}: there is no service worker to ask: ${whyNoWorker()}.`);
   }
   const { port1, port2 } = new MessageChannel();
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -6,6 +6,7 @@
  * for a change in a file other than the worker script itself.
  */
 import { CHANNEL_NAME, isOutboxEvent, type NotCached } from '../common/messages.js';
+import { whyNoWorker } from './no-worker.js';
 
 export interface RegisterOptions {
   /** The worker script. @default "sw.js", resolved against `base` */
@@ -38,10 +39,7 @@ async function digest(text: string): Promise<string> {
 export async function registerOutbox(options: RegisterOptions = {}): Promise<ServiceWorkerRegistration | undefined> {
   try {
     if (!('serviceWorker' in navigator)) {
-      const reason = window.isSecureContext
-        ? 'this browser has no service workers, or they are disabled (private mode?)'
-        : `${location.origin} is not a secure origin; serve the app over HTTPS (or from localhost)`;
-      console.warn(`${PREFIX} offline support is off: ${reason}. The app works online as usual.`);
+      console.warn(`${PREFIX} offline support is off: ${whyNoWorker()}. The app works online as usual.`);
       return undefined;
     }
     const swUrl = new URL(options.sw ?? 'sw.js', options.base ?? location.href);
