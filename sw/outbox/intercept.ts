@@ -164,8 +164,11 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
       chained: (detect && behind) || undefined,
       form: request.mode === 'navigate' || undefined,
     };
+    // Without a live send's record, its fingerprint lets a copy of it be recognised (copies.ts).
+    const fingerprint = record || adopted ? undefined : await fingerprintOf(context.clientId || request.referrer, request.method, url, body);
+    let copyOf: string | undefined;
     try {
-      await enqueue(entry, body, epoch, record);
+      copyOf = await enqueue(entry, body, epoch, record, fingerprint);
     } catch (error) {
       const name = (error as DOMException)?.name;
       if (name === 'QuotaExceededError') return notQueued(request, 507, 'storage is full (writes queued before it are kept)');
@@ -173,12 +176,16 @@ export async function handleWrite(request: Request, spec: RouteSpec, context: Wr
       if (name === 'AbortError') return Response.error();
       throw error;
     }
+    // A copy of a write a stopped instance committed: answered as that entry.
+    if (copyOf) entry.id = copyOf;
     // Committed: from here on the page gets its 202, whatever else fails (an
     // app that saw an error would retry, under a new key).
-    broadcast('queued', { entry: toSummary(entry) });
-    try {
-      context.onQueued(entry);
-    } catch {}
+    else {
+      broadcast('queued', { entry: toSummary(entry) });
+      try {
+        context.onQueued(entry);
+      } catch {}
+    }
     let representation: unknown;
     try {
       representation = item && (await representationOf(request.method, item, value, cached));

@@ -10,6 +10,8 @@ import { BODIES, ENTRIES, META, openDatabase } from '../store/db.js';
 import { currentEpoch, isCurrent } from '../store/epoch.js';
 import { grouped } from '../store/grouped.js';
 import { isLive, type EntryState, type OutboxEntry } from './entry.js';
+import { COPY_KEYS, copiedEntry, copyKey, type CopyRecord, copyRecord, isYoung } from './copies.js';
+import { INSTANCE } from './live-sends.js';
 
 /**
  * Everything but an enqueue commits relaxed: losing a lease, a state change
@@ -26,9 +28,16 @@ interface Enqueue {
   epoch: number;
   /** The record of its live send (live-sends.ts), marked queued in the same transaction. */
   live?: string;
+  /** Its fingerprint (live-sends.ts), for a write queued without a live send: recorded, so a copy is recognised (copies.ts). */
+  fingerprint?: string;
   /** Set when the write began before a clear(): it is not stored. */
   dropped?: boolean;
+  /** Set when it is a copy of an entry another instance committed: nothing is stored, the copy is that entry. */
+  copyOf?: string;
 }
+
+/** Expired copy records are swept once per instance, at its first enqueue. */
+let swept = false;
 
 const commitEnqueues = grouped<Enqueue>(async (all) => {
   // A write made before a log-out is not stored after it (see epoch.ts).
@@ -39,7 +48,18 @@ const commitEnqueues = grouped<Enqueue>(async (all) => {
   const entries = t.objectStore(ENTRIES);
   const bodies = t.objectStore(BODIES);
   const meta = t.objectStore(META);
-  for (const w of batch) {
+  const now = Date.now();
+  if (!swept) {
+    swept = true;
+    const records = meta.openCursor(COPY_KEYS());
+    records.onsuccess = () => {
+      const cursor = records.result;
+      if (!cursor) return;
+      if ((cursor.value as CopyRecord).until <= now) cursor.delete();
+      cursor.continue();
+    };
+  }
+  const add = (w: Enqueue) => {
     // The body is stored under the sequence the entry just got.
     entries.add(w.entry).onsuccess = (e) => {
       w.entry.seq = (e.target as IDBRequest<number>).result;
@@ -50,20 +70,52 @@ const commitEnqueues = grouped<Enqueue>(async (all) => {
       const record = meta.get(w.live);
       record.onsuccess = () => record.result && meta.put({ ...record.result, queued: w.entry.id }, w.live);
     }
-  }
-  await promisifyRequest(t);
+    if (w.fingerprint) meta.put(copyRecord(w.entry.id, now), copyKey(w.fingerprint));
+  };
+  // An error thrown in a request's callback aborts the transaction as an
+  // AbortError: the real one (a full disk, say) is kept to be thrown instead.
+  let failure: unknown;
+  const addOrAbort = (w: Enqueue) => {
+    try {
+      add(w);
+    } catch (error) {
+      failure ??= error;
+      t.abort();
+    }
+  };
+  if (isYoung()) {
+    // A young instance may be taking a stopped one's writes again: it looks
+    // for each one's record first. Each write is added in its lookup's
+    // callback, and callbacks run in request order, so the entries keep
+    // the batch's order.
+    for (const w of batch) {
+      const lookup = meta.get(w.fingerprint ? copyKey(w.fingerprint) : w.entry.id);
+      lookup.onsuccess = () => {
+        w.copyOf = w.fingerprint ? copiedEntry(lookup.result as CopyRecord | undefined, now) : undefined;
+        if (!w.copyOf) return addOrAbort(w);
+        // This instance answered the copy: the next such write it gets is the page's own repeat.
+        meta.put({ ...(lookup.result as CopyRecord), instance: INSTANCE }, copyKey(w.fingerprint!));
+      };
+    }
+  } else for (const w of batch) add(w);
+  await promisifyRequest(t).catch((error: unknown) => {
+    throw failure ?? error;
+  });
   const groups = await (busy ??= loadBusy());
-  for (const w of batch) for (const g of busyGroups([w.entry])) groups.add(g);
+  for (const w of batch) if (!w.copyOf) for (const g of busyGroups([w.entry])) groups.add(g);
 });
 
 /**
  * Stores a write durably; resolves once committed (the entry then has its
  * `seq`). `epoch`: when the write began; one begun before a clear() is refused.
+ * Resolves with the id of the entry another instance committed when the
+ * write is a copy of it (copies.ts): then nothing was stored.
  */
-export async function enqueue(entry: OutboxEntry, body: ArrayBuffer | null, epoch = currentEpoch(), live?: string): Promise<void> {
-  const item: Enqueue = { entry, body, epoch, live };
+export async function enqueue(entry: OutboxEntry, body: ArrayBuffer | null, epoch = currentEpoch(), live?: string, fingerprint?: string): Promise<string | undefined> {
+  const item: Enqueue = { entry, body, epoch, live, fingerprint };
   await commitEnqueues(item);
   if (item.dropped) throw new DOMException('the outbox was cleared (log-out) while this write was on its way', 'AbortError');
+  return item.copyOf;
 }
 
 /**

@@ -141,6 +141,32 @@ describe('a live write re-dispatched to a fresh worker (defect 7)', () => {
   });
 });
 
+describe('a queued write re-dispatched to a fresh worker (chaos, issue 12)', () => {
+  it('is answered from the entry the stopped worker committed, not queued again under a new key', async () => {
+    scope = await installWorker();
+    const page = scope.clients.addWindow({ url: '/' });
+    net.online = false;
+    // The first write makes the group busy; the second is queued behind it without a live send.
+    await (await scope.fetch('/api/notes/1', { method: 'POST', body: 'first', clientId: page.id })).done;
+    const first = await scope.fetch('/api/notes/1', { method: 'POST', body: 'second', clientId: page.id });
+    expect(first.response!.status).toBe(202);
+    const id = first.response!.headers.get('x-outbox-queued');
+    // The browser stops the worker before the page has its answer, and gives the same fetch to a new instance.
+    scope = await restartWorker(scope, importWorker);
+    const again = await scope.fetch('/api/notes/1', { method: 'POST', body: 'second', clientId: page.id });
+    expect(again.response!.status).toBe(202);
+    expect(again.response!.headers.get('x-outbox-queued')).toBe(id);
+    expect((await entries(scope)).map((e) => e.id)).toHaveLength(2);
+    // A later, separate write with the same body, in this instance, is a new write.
+    const repeat = await scope.fetch('/api/notes/1', { method: 'POST', body: 'second', clientId: page.id });
+    expect(repeat.response!.headers.get('x-outbox-queued')).not.toBe(id);
+    net.online = true;
+    await syncNow(scope);
+    expect(writes().map((w) => new TextDecoder().decode(w.body))).toEqual(['first', 'second', 'second']);
+    expect(new Set(writes().map((w) => w.headers['idempotency-key'])).size).toBe(3);
+  });
+});
+
 describe('one database per scope (defect 4)', () => {
   it("one scope's clear() and replays leave another scope's writes alone", async () => {
     const factory = new (await import('fake-indexeddb')).IDBFactory();
