@@ -31,7 +31,7 @@ const manifest = {
 const NOT_CACHED_FIX = 'send "Cache-Control: no-cache" (stored, and revalidated on every online visit) or a max-age for it instead';
 
 /** The console lines about routes that are not cached, in order. */
-const notCachedLines = async (page: BrowserPage) => (await pageConsole(page)).filter((line) => line.includes('is not cached (route'));
+const notCachedLines = async (page: BrowserPage) => (await pageConsole(page)).filter((line) => line.includes('will not load offline: the server sent'));
 
 /** What `<outbox-status>` says about them (its details line), or null while hidden. */
 const detailsLine = (page: BrowserPage) =>
@@ -63,7 +63,7 @@ describe.each(selectedEngines())('no silent failures in $name', (engine) => {
       await page.goto(`${server.origin}/`);
       await waitForActiveWorker(page);
       // The install tried to cache the exact-path routes and was refused: the first visit hears it live.
-      await waitForConsole(page, 'is not cached (route "/app.js")');
+      await waitForConsole(page, '(route "/app.js")');
       await page.reload();
       expect(await controllerUrl(page)).not.toBeNull();
 
@@ -72,8 +72,7 @@ describe.each(selectedEngines())('no silent failures in $name', (engine) => {
       const lines = await notCachedLines(page);
       expect(lines.map((line) => /\(route "([^"]+)"\)/.exec(line)?.[1]).sort()).toEqual(['/', '/app.js']);
       for (const line of lines) {
-        expect(line).toMatch(/^warn: offline-outbox: http:\/\/127\.0\.0\.1:\d+\/(app\.js)? is not cached/);
-        expect(line).toContain('the server sent "Cache-Control: no-store", so it will not load offline.');
+        expect(line).toMatch(/^warn: offline-outbox: http:\/\/127\.0\.0\.1:\d+\/(app\.js)? will not load offline: the server sent "Cache-Control: no-store" \(route "[^"]+"\)\. /);
         expect(line).toContain(`Fix: ${NOT_CACHED_FIX}.`);
       }
 
@@ -98,12 +97,10 @@ describe.each(selectedEngines())('no silent failures in $name', (engine) => {
     it("register.js from a sub-folder: the worker's scope leaves the page out, and the console says so at once, with the fix", async () => {
       const { server, page } = scenario;
       await page.goto(`${server.origin}/sub`);
-      const line = await waitForConsole(page, 'does not cover this page');
-      expect(line).toMatch(/^error: offline-outbox: the worker \/static\/sw\.js has the scope http:\/\/127\.0\.0\.1:\d+\/static\/, which does not cover this page \(\/sub\)/);
-      expect(line).toContain(
-        'Fix: serve sw.js from the site\'s root (set data-sw="/sw.js" on the register.js script tag), or send "Service-Worker-Allowed: /" with sw.js and set data-scope="/".',
-      );
-      expect((await pageConsole(page)).filter((l) => l.includes('does not cover this page'))).toHaveLength(1);
+      const line = await waitForConsole(page, "outside the worker's scope");
+      expect(line).toMatch(/^error: offline-outbox: this page is outside the worker's scope \(http:\/\/127\.0\.0\.1:\d+\/static\/\): it works online only\. /);
+      expect(line).toContain('Fix: serve sw.js from the site\'s root, or send "Service-Worker-Allowed: /" with it and set data-scope="/".');
+      expect((await pageConsole(page)).filter((l) => l.includes("outside the worker's scope"))).toHaveLength(1);
     });
   });
 });

@@ -9,7 +9,9 @@
  * (`npm ci` fills it), else from the registry.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +63,24 @@ afterAll(() => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
+const TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', json: 'application/json' };
+
+/** A folder served on 127.0.0.1 as a plain static server serves it (revalidated, not no-store). */
+async function serveFolder(folder: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const file = join(folder, path === '/' ? 'index.html' : path);
+    if (!file.startsWith(folder) || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end('not found');
+    res.writeHead(200, { 'content-type': TYPES[file.split('.').pop()!] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 /** Every file path an `exports` map names, whatever the nesting of its conditions. */
 const targets = (value: unknown): string[] => (typeof value === 'string' ? [value] : value && typeof value === 'object' ? Object.values(value).flatMap(targets) : []);
 const inPackage = (path: string) => path.replace(/^\.\//, '');
@@ -107,7 +127,7 @@ describe('installed from the tarball into a fresh app', () => {
   });
 
   it(
-    "runs the README's steps: npx offline-outbox init public, then check",
+    "runs the README's steps: npx offline-outbox init public, check, the tag, then doctor against the served site",
     async () => {
       const help = await npx('--help');
       expect(help.code).toBe(0);
@@ -136,6 +156,19 @@ describe('installed from the tarball into a fresh app', () => {
       const lines = check.stdout.trimEnd().split('\n');
       expect(lines[0]).toBe(`${join('public', 'offline.manifest.json')}: valid, ${manifest.routes.length} routes`);
       expect(lines.slice(1).map((line) => line.match(/^routes\[(\d+)\] /)?.[1])).toEqual(manifest.routes.map((_: unknown, i: number) => String(i)));
+
+      // Step 3, the tag; then doctor, against the site served as a plain static server would.
+      writeFileSync(inApp('public', 'index.html'), PAGE.replace('<p>', '<script src="/register.js" defer></script>\n<p>'));
+      const site = await serveFolder(inApp('public'));
+      try {
+        const doctor = await npx('doctor', site.url, '--json');
+        const report = JSON.parse(doctor.stdout) as { findings: { check: string; subject: string; verdict: string }[]; blockers: number };
+        expect({ code: doctor.code, blockers: report.blockers }).toEqual({ code: 0, blockers: 0 });
+        const verdict = (check: string) => report.findings.find((f) => f.check === check)?.verdict;
+        expect(['script-tag', 'worker', 'scope', 'manifest', 'page'].map(verdict)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+      } finally {
+        await site.close();
+      }
     },
     COMMAND_TIMEOUT_MS,
   );
