@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { selectedEngines, skipEngine, type BrowserPage } from '../support/browsers/index.js';
 import { eventually } from '../support/outbox-page.js';
+import { cachedPaths, waitUntilCached } from '../support/page-caches.js';
 import { useScenario } from '../support/scenario.js';
 import type { Reply, TestServer } from '../support/test-server.js';
 
@@ -42,30 +43,12 @@ function serveShop(server: TestServer, manifest: string): void {
   });
 }
 
-/** The paths of everything in the page's Cache Storage, each once, sorted. */
-const cachedPaths = (page: BrowserPage) =>
-  page.evaluate<string[]>(async () => {
-    const paths = new Set<string>();
-    for (const name of await caches.keys()) for (const request of await (await caches.open(name)).keys()) paths.add(new URL(request.url).pathname);
-    return [...paths].sort();
-  });
-
 /** One visit: loads the page in the fresh profile and waits until the worker controls it and has cached `expected`. */
 async function visitOnce(page: BrowserPage, server: TestServer, expected: string[]): Promise<void> {
   await page.goto(`${server.origin}/`);
   await eventually(() => page.evaluate(() => navigator.serviceWorker.controller !== null), 'the worker to take control of the first page');
   // Control comes first; the worker then fetches what the page loaded.
-  let cached: string[] = [];
-  await eventually(
-    async () => {
-      cached = await cachedPaths(page);
-      return expected.every((path) => cached.includes(path));
-    },
-    `the cache to hold ${expected.join(', ')}`,
-    20_000,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}; it holds ${cached.join(', ') || 'nothing'}`);
-  });
+  await waitUntilCached(page, expected);
 }
 
 /** What a user sees of the shopping list page. */

@@ -19,6 +19,7 @@ import { build, preview, type PreviewServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectedEngines, skipEngine, type BrowserPage } from '../support/browsers/index.js';
 import { eventually } from '../support/outbox-page.js';
+import { waitUntilCached } from '../support/page-caches.js';
 import { useScenario } from '../support/scenario.js';
 import type { RecordedRequest, Reply } from '../support/test-server.js';
 
@@ -44,14 +45,6 @@ async function forward(origin: string, request: RecordedRequest): Promise<Reply>
   const headers = Object.fromEntries([...response.headers].filter(([name]) => !NOT_FORWARDED.has(name)));
   return { status: response.status, headers, body: new Uint8Array(await response.arrayBuffer()) };
 }
-
-/** The paths of everything in the page's Cache Storage, each once, sorted. */
-const cachedPaths = (page: BrowserPage) =>
-  page.evaluate<string[]>(async () => {
-    const paths = new Set<string>();
-    for (const name of await caches.keys()) for (const request of await (await caches.open(name)).keys()) paths.add(new URL(request.url).pathname);
-    return [...paths].sort();
-  });
 
 /** What a user sees of the shopping list page, and where its script came from. */
 const shoppingList = (page: BrowserPage) =>
@@ -103,17 +96,7 @@ describe.each(chromiumOnly)('a Vite app built with offline-outbox/vite, in $name
       expect(await page.evaluate(() => new URL(navigator.serviceWorker.controller!.scriptURL).pathname)).toBe('/sw.js');
       // Control comes first; the worker then fetches what the page loaded before it.
       const expected = ['/', ...assets, '/items.json', '/register.js'].sort();
-      let cached: string[] = [];
-      await eventually(
-        async () => {
-          cached = await cachedPaths(page);
-          return expected.every((path) => cached.includes(path));
-        },
-        `the cache to hold ${expected.join(', ')}`,
-        20_000,
-      ).catch((error: Error) => {
-        throw new Error(`${error.message}; it holds ${cached.join(', ') || 'nothing'}`);
-      });
+      const cached = await waitUntilCached(page, expected);
       expect(cached).toEqual(expected);
 
       await testServer.unplug();
