@@ -127,7 +127,17 @@ describe('the page API', () => {
     scope = await installWorker();
     const before = Date.now();
     await queueOffline('/api/notes/1', '/api/notes/2', '/api/notes/3');
-    expect(await status(scope)).toEqual({ pending: 3, inFlight: 0, conflicts: 0, auth: 0, dead: 0, online: true, lastSyncAt: null, oldestPendingAt: expect.any(Number), notCached: [] });
+    expect(await status(scope)).toEqual({
+      pending: 3,
+      inFlight: 0,
+      conflicts: 0,
+      auth: 0,
+      dead: 0,
+      online: true,
+      lastSyncAt: null,
+      oldestPendingAt: expect.any(Number),
+      notCached: [],
+    });
     expect((await status(scope)).oldestPendingAt).toBeGreaterThanOrEqual(before);
   });
 });
