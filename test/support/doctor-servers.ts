@@ -9,8 +9,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { createServer, type ServerResponse } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
 
 const DIST = new URL('../../dist/', import.meta.url);
 const JS = 'text/javascript; charset=utf-8';
@@ -135,15 +136,6 @@ export async function startApp(defects: AppDefects = {}): Promise<DoctorApp> {
   };
 }
 
-/** A port nothing listens on (free when asked; taken by the caller at once). */
-export async function freePort(): Promise<number> {
-  const server = createNetServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 export interface JsonServer {
   url: string;
   child: ChildProcess;
@@ -157,6 +149,8 @@ const JSON_SERVER = fileURLToPath(new URL('../../node_modules/.bin/json-server',
  * says to run it. It takes no port 0 (it prints the port it was given), so
  * it gets a free one, and is asked until it answers.
  */
+export { freePort };
+
 export async function startJsonServer(dir: string): Promise<JsonServer> {
   const port = await freePort();
   const child = spawn(process.execPath, [JSON_SERVER, 'db.json', '--port', String(port), '--host', '127.0.0.1', '--static', 'public'], {
