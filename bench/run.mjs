@@ -5,8 +5,9 @@
  *
  *   BENCH_RUNS=3                       repetitions of each case (median reported)
  *   BENCH_SUBJECTS=offline-outbox,workbox
- *   BENCH_CASES=enqueue,replay,get,notice
- *   BENCH_CALIBRATE=0                  skip the calibration runs (no worker / ideal replayer)
+ *   BENCH_CASES=enqueue,replay,get,notice,overlay,coldstart,heap,growth
+ *   BENCH_CALIBRATE=0                  skip the calibration runs (no worker / ideal worker / ideal replayer)
+ *   BENCH_README=1                     also write the summary table and chart into README.md
  *   BENCH_REPLAY_CAP_S=120             how long a replay may take before it is cut off
  *   BENCH_BUILD=0                      do not run `npm run build` before measuring offline-outbox
  *   BENCH_DIST=path                    measure offline-outbox from another build directory (no build)
@@ -30,6 +31,7 @@ import {
   probe,
   runEnqueue,
   runGet,
+  runIdealEnqueue,
   runIdealReplay,
   runNoWorkerEnqueue,
   runNoWorkerGet,
@@ -38,7 +40,9 @@ import {
   runReplay,
   WORKLOAD,
 } from './lib/cases.mjs';
+import { COLDSTART_WORKLOAD, GROWTH_WORKLOAD, HEAP_WORKLOAD, OVERLAY_WORKLOAD, runColdStart, runGrowth, runHeap, runOverlay } from './lib/scale-cases.mjs';
 import { DIST_DIR, SUBJECTS } from './lib/subjects.mjs';
+import { formatSummaryTable, summaryMarkdown, updateReadmeSection, verdictOf, writeSummary } from './lib/summary.mjs';
 import { median, NotReadyError } from './lib/util.mjs';
 
 // `npm run bench -- server`: the server half's bench (bench/server/run.mjs), with its own exit status.
@@ -54,6 +58,7 @@ const BASE = 'workbox';
 /** Calibration runs, not subjects: what the machine and harness allow. */
 const NO_WORKER = 'no worker (calibration)';
 const IDEAL = 'ideal replayer (calibration)';
+const IDEAL_WORKER = 'ideal worker (calibration)';
 
 // ---------------------------------------------------------------- settings
 
@@ -84,7 +89,7 @@ function fatal(message) {
 
 const runs = Math.round(positive('BENCH_RUNS', 3));
 const subjects = list('BENCH_SUBJECTS', [OURS, BASE]);
-const cases = list('BENCH_CASES', ['enqueue', 'replay', 'get', 'notice']);
+const cases = list('BENCH_CASES', ['enqueue', 'replay', 'get', 'notice', 'overlay', 'coldstart', 'heap', 'growth']);
 const calibrate = process.env.BENCH_CALIBRATE !== '0';
 const replayCapMs = positive('BENCH_REPLAY_CAP_S', 120) * 1000;
 const build = process.env.BENCH_BUILD !== '0' && !process.env.BENCH_DIST;
@@ -200,17 +205,51 @@ const info = (name, metric, values, format, target = '') => ({
   kind: 'info',
 });
 
+/**
+ * Rows for the scale cases: one info row per subject and metric (the median
+ * and every run's value). `metrics`: [label, pick(sample) → number|null, format, note?].
+ */
+function metricRows(samples, metrics) {
+  const rows = [];
+  for (const name of [OURS, BASE]) {
+    const s = samples[name];
+    if (!s) continue;
+    for (const [label, pick, format, note = ''] of metrics) {
+      const values = s.map(pick);
+      if (values.every((v) => v === null || v === undefined)) continue;
+      rows.push(
+        info(
+          name,
+          label,
+          values.map((v) => v ?? null),
+          format,
+          note,
+        ),
+      );
+    }
+  }
+  return rows;
+}
+const kb = (bytes) => (bytes === null || bytes === undefined ? '—' : `${(bytes / 1024).toFixed(0)} KB`);
+
 const CASES = {
   enqueue: {
     title: `enqueue: ${WORKLOAD.writes} writes offline over ${WORKLOAD.resources} resources, ${WORKLOAD.inflight} in flight; wall time until every page fetch settled`,
     run: (subject) => runEnqueue(subject),
-    calibration: {
-      name: NO_WORKER,
-      run: runNoWorkerEnqueue,
-      progress: (r) => `${fixed(r.writesPerSec)} writes/s (${seconds(r.elapsedMs)}); ${r.sent.rejected} fetches failed`,
-    },
+    calibrations: [
+      {
+        name: NO_WORKER,
+        run: runNoWorkerEnqueue,
+        progress: (r) => `${fixed(r.writesPerSec)} writes/s (${seconds(r.elapsedMs)}); ${r.sent.rejected} fetches failed`,
+      },
+      {
+        name: IDEAL_WORKER,
+        run: runIdealEnqueue,
+        progress: (r) => `${fixed(r.writesPerSec)} writes/s (${seconds(r.elapsedMs)}); p50 answer ${tenths(r.sent.latency.p50)}; ${r.queued} answered 202`,
+      },
+    ],
     progress: (subject, r) =>
-      `${fixed(r.writesPerSec)} writes/s (${seconds(r.elapsedMs)}); queued ${r.queued}/${WORKLOAD.writes} (${subject.queuedBy}); page saw ${JSON.stringify(r.sent.statuses)}, ${r.sent.rejected} rejected`,
+      `${fixed(r.writesPerSec)} writes/s (${seconds(r.elapsedMs)}); p50 answer ${tenths(r.sent.latency.p50)}; queued ${r.queued}/${WORKLOAD.writes} (${subject.queuedBy}); page saw ${JSON.stringify(r.sent.statuses)}, ${r.sent.rejected} rejected`,
     summarize(samples) {
       const m = (name) => (samples[name]?.length ? { value: median(samples[name].map((r) => r.writesPerSec)), atLeast: false } : null);
       const ours = m(OURS);
@@ -239,6 +278,14 @@ const CASES = {
             seconds,
           ),
         );
+        rows.push(
+          info(
+            name,
+            'p50 answer latency (fetch → settled)',
+            s.map((x) => x.sent.latency.p50),
+            tenths,
+          ),
+        );
         if (!isOurs)
           rows.push(
             info(
@@ -259,6 +306,23 @@ const CASES = {
             bare.map((x) => x.writesPerSec),
             (v) => fixed(v),
             '(page loop + network stack alone)',
+          ),
+        );
+      const ideal = samples[IDEAL_WORKER];
+      if (ideal)
+        rows.push(
+          info(
+            IDEAL_WORKER,
+            'writes/s',
+            ideal.map((x) => x.writesPerSec),
+            (v) => fixed(v),
+            '(answers 202 at once, stores nothing)',
+          ),
+          info(
+            IDEAL_WORKER,
+            'p50 answer latency (fetch → settled)',
+            ideal.map((x) => x.sent.latency.p50),
+            tenths,
           ),
         );
       return { rows, medians: { [OURS]: ours, [BASE]: base, [NO_WORKER]: bare ? median(bare.map((x) => x.writesPerSec)) : null }, ratio: r };
@@ -778,6 +842,65 @@ const CASES = {
       };
     },
   },
+  overlay: {
+    title: `overlay: a declared resource's collection (${OVERLAY_WORKLOAD.catalog.items} items) cached; offline, ${OVERLAY_WORKLOAD.few} then ${OVERLAY_WORKLOAD.many} PATCHes to its items queued; ${OVERLAY_WORKLOAD.gets} sequential GETs of the collection at each level, time per GET in the page`,
+    run: (subject) => runOverlay(subject),
+    progress: (_subject, r) =>
+      `GET with ${OVERLAY_WORKLOAD.few} pending ${millis(r.fewMs)}, with ${OVERLAY_WORKLOAD.many} pending ${millis(r.manyMs)} (${r.ratio.toFixed(2)}×); ${r.queued} queued`,
+    summarize: (samples) => ({
+      rows: metricRows(samples, [
+        [`GET, ${OVERLAY_WORKLOAD.few} writes pending`, (x) => x.fewMs, millis],
+        [`GET, ${OVERLAY_WORKLOAD.many} writes pending`, (x) => x.manyMs, millis],
+        [`${OVERLAY_WORKLOAD.many} ÷ ${OVERLAY_WORKLOAD.few} (same run)`, (x) => x.ratio, (v) => `${v.toFixed(2)}×`],
+      ]),
+      medians: {},
+    }),
+  },
+  coldstart: {
+    title: `coldstart: a cached GET (${COLDSTART_WORKLOAD.url}, cache-first) right after the worker was stopped, ${COLDSTART_WORKLOAD.cold} times per run, and a warm GET after each; time per GET in the page`,
+    run: (subject) => runColdStart(subject),
+    progress: (_subject, r) => `cold GET median ${millis(r.coldMs)}, warm ${millis(r.warmMs)}`,
+    summarize: (samples) => ({
+      rows: metricRows(samples, [
+        ['cold GET (worker stopped)', (x) => x.coldMs, millis],
+        ['warm GET (worker running)', (x) => x.warmMs, millis],
+      ]),
+      medians: {},
+    }),
+  },
+  heap: {
+    title: `heap: offline, ${HEAP_WORKLOAD.writes} writes of ${HEAP_WORKLOAD.bodyBytes} bytes over ${HEAP_WORKLOAD.resources} resources queued; the worker's JS heap (after a full GC) before and after`,
+    run: (subject) => runHeap(subject),
+    progress: (_subject, r) =>
+      `heap ${kb(r.beforeBytes)} → ${kb(r.afterBytes)}: ${r.perWriteKB.toFixed(3)} KB per queued write; ${fixed(r.writesPerSec)} writes/s; ${r.queued} queued`,
+    summarize: (samples) => ({
+      rows: metricRows(samples, [
+        ['heap before', (x) => x.beforeBytes, kb],
+        [`heap with ${HEAP_WORKLOAD.writes} more queued`, (x) => x.afterBytes, kb],
+        ['heap per queued write', (x) => x.perWriteKB, (v) => `${v.toFixed(3)} KB`],
+      ]),
+      medians: {},
+    }),
+  },
+  growth: {
+    title: `growth: offline, ${GROWTH_WORKLOAD.few} + ${GROWTH_WORKLOAD.writes} writes over ${GROWTH_WORKLOAD.resources} resources (${WORKLOAD.inflight} in flight), status() timed at ${GROWTH_WORKLOAD.few} and at ${GROWTH_WORKLOAD.few + GROWTH_WORKLOAD.writes} queued, then online and replayed (+${WORKLOAD.writeDelayMs} ms per write; offline-outbox only)`,
+    run: (subject) => runGrowth(subject, Math.max(replayCapMs, 180_000)),
+    progress: (_subject, r) =>
+      `${fixed(r.writesPerSec)} writes/s, p50 answer ${tenths(r.latencyP50Ms)}` +
+      (r.statusFewMs === null ? '' : `; status() ${millis(r.statusFewMs)} → ${millis(r.statusManyMs)}`) +
+      (r.timeToAllMs === undefined ? '' : `; replayed ${r.delivered} in ${seconds(r.timeToAllMs)} (${millis(r.replayMsPerWrite)} per write)`),
+    summarize: (samples) => ({
+      rows: metricRows(samples, [
+        ['writes/s', (x) => x.writesPerSec, (v) => fixed(v)],
+        ['p50 answer latency', (x) => x.latencyP50Ms, tenths],
+        [`status(), ${GROWTH_WORKLOAD.few} queued`, (x) => x.statusFewMs, millis],
+        [`status(), ${GROWTH_WORKLOAD.few + GROWTH_WORKLOAD.writes} queued`, (x) => x.statusManyMs, millis],
+        [`time to deliver all ${GROWTH_WORKLOAD.few + GROWTH_WORKLOAD.writes}`, (x) => x.timeToAllMs ?? null, seconds],
+        ['replay time per write', (x) => x.replayMsPerWrite ?? null, millis],
+      ]),
+      medians: {},
+    }),
+  },
 };
 
 // ---------------------------------------------------------------- run
@@ -853,10 +976,13 @@ for (const [name, reason] of notReady) {
 const measured = subjects.filter((name) => !notReady.has(name));
 
 const allRows = [];
+/** Each case's samples per subject (and calibration), for the summary. */
+const caseSamples = {};
 for (const caseName of cases) {
   const spec = CASES[caseName];
   console.log(`\n== ${spec.title}`);
-  const names = calibrate ? [...measured, spec.calibration.name] : measured;
+  const calibrations = Object.fromEntries((spec.calibrations ?? (spec.calibration ? [spec.calibration] : [])).map((c) => [c.name, c]));
+  const names = calibrate ? [...measured, ...Object.keys(calibrations)] : measured;
   /** @type {Record<string, unknown[]>} */
   const samples = Object.fromEntries(names.map((name) => [name, []]));
   const errors = Object.fromEntries(names.map((name) => [name, []]));
@@ -865,15 +991,15 @@ for (const caseName of cases) {
     const order = run % 2 ? names : [...names].reverse();
     for (const name of order) {
       const subject = SUBJECTS[name];
-      const isCalibration = name === spec.calibration.name;
+      const calibration = calibrations[name];
       const label = `${caseName} run ${run}/${runs} ${name}`;
       process.stdout.write(`${label}: `);
       try {
-        const result = isCalibration ? await spec.calibration.run() : await spec.run(subject);
+        const result = calibration ? await calibration.run() : await spec.run(subject);
         samples[name].push({ run, ...result });
         const failed = result.checks.filter((c) => !c.ok);
         console.log(
-          (isCalibration ? spec.calibration.progress(result) : spec.progress(subject, result)) +
+          (calibration ? calibration.progress(result) : spec.progress(subject, result)) +
             (failed.length ? `\n  CHECK FAILED: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}` : ''),
         );
       } catch (error) {
@@ -885,6 +1011,7 @@ for (const caseName of cases) {
   }
 
   const { rows, medians, ratio: caseRatio } = spec.summarize(Object.fromEntries(Object.entries(samples).filter(([, s]) => s.length)));
+  caseSamples[caseName] = samples;
   // Correctness checks: each must hold in every run.
   for (const name of names) {
     const checkNames = [...new Set(samples[name].flatMap((r) => r.checks.map((c) => c.name)))];
@@ -923,7 +1050,7 @@ for (const caseName of cases) {
     machine,
     config: { runs, subjects, replayCapMs, ...WORKLOAD, replayFloorMs: REPLAY_FLOOR_MS, get: GET_WORKLOAD, notice: NOTICE_WORKLOAD, targets: TARGETS },
     subjects: Object.fromEntries(
-      [...subjects, ...(calibrate ? [spec.calibration.name] : [])].map((name) => [
+      [...subjects, ...(calibrate ? Object.keys(calibrations) : [])].map((name) => [
         name,
         notReady.has(name)
           ? { status: 'not-ready', reason: notReady.get(name) }
@@ -969,6 +1096,215 @@ console.log('\ntargets:');
 if (targetRows.length === 0) console.log(`  none evaluated (${OURS} was not measured)`);
 for (const r of targetRows)
   console.log(`  ${r.verdict.padEnd(7)} ${r.case}: ${r.subject} ${r.metric} ${r.median}${r.ratio && !r.sameAsAbove ? ` (ours/workbox ${r.ratio})` : ''}; target: ${r.target}`);
+
+// ---------------------------------------------------------------- summary
+
+/**
+ * The issue's figures, one row each (bench/README.md, "Summary"): medians
+ * over the runs, and a ratio that is, where both sides were measured in the
+ * same run, the median of the runs' own ratios (so the machine's drift from
+ * one run to the next cancels out).
+ */
+function summaryRows() {
+  const m = (caseName, name, pick) => (caseSamples[caseName] ? medianOf(caseSamples[caseName], name, pick) : null);
+  const runsOf = (caseName, name, pick) => (caseSamples[caseName]?.[name] ?? []).map(pick).filter((v) => v !== null && v !== undefined && Number.isFinite(v));
+  /** Median over runs of a[run] / b[run] (pickA from case A's subject, pickB from case B's). */
+  const paired = ([caseA, nameA, pickA], [caseB, nameB, pickB]) => {
+    const a = caseSamples[caseA]?.[nameA] ?? [];
+    const b = caseSamples[caseB]?.[nameB] ?? [];
+    const ratios = a.flatMap((x) => {
+      const y = b.find((other) => other.run === x.run);
+      const num = pickA(x);
+      const den = y && pickB(y);
+      return Number.isFinite(num) && Number.isFinite(den) && den !== 0 ? [num / den] : [];
+    });
+    return ratios.length ? median(ratios) : null;
+  };
+  const row = (spec) => ({ workbox: null, ideal: null, note: '', ...spec, met: verdictOf(spec.ratio, spec.op, spec.limit) });
+  const rate = (x) => x.writesPerSec;
+  const p50 = (x) => x.sent.latency.p50;
+  const replayS = (x) => (x.complete ? x.timeToAllMs / 1000 : null);
+  const fresh = (x) => x.freshAfterDeliveryMs;
+  const growthTotal = GROWTH_WORKLOAD.few + GROWTH_WORKLOAD.writes;
+  const rows = [];
+  if (caseSamples.enqueue) {
+    rows.push(
+      row({
+        case: 'enqueue-rate',
+        title: `enqueue ${WORKLOAD.writes} offline POSTs, ${WORKLOAD.inflight} in flight, strict durability`,
+        unit: 'writes/s',
+        ours: m('enqueue', OURS, rate),
+        workbox: m('enqueue', BASE, rate),
+        ideal: m('enqueue', IDEAL_WORKER, rate),
+        runs: { ours: runsOf('enqueue', OURS, rate), workbox: runsOf('enqueue', BASE, rate), ideal: runsOf('enqueue', IDEAL_WORKER, rate) },
+        ratio: paired(['enqueue', OURS, rate], ['enqueue', IDEAL_WORKER, rate]),
+        ratioOf: 'ours ÷ ideal worker',
+        op: '>=',
+        limit: 0.95,
+        target: '≥ 0.95× the ideal worker (answers 202, stores nothing)',
+      }),
+      row({
+        case: 'enqueue-p50',
+        title: 'p50 answer latency of those writes',
+        unit: 'ms',
+        ours: m('enqueue', OURS, p50),
+        workbox: m('enqueue', BASE, p50),
+        ideal: m('enqueue', IDEAL_WORKER, p50),
+        runs: { ours: runsOf('enqueue', OURS, p50), workbox: runsOf('enqueue', BASE, p50), ideal: runsOf('enqueue', IDEAL_WORKER, p50) },
+        ratio: paired(['enqueue', OURS, p50], ['enqueue', BASE, p50]),
+        ratioOf: 'ours ÷ workbox',
+        op: '<=',
+        limit: 1,
+        target: "≤ Workbox's",
+      }),
+    );
+  }
+  if (caseSamples.replay)
+    rows.push(
+      row({
+        case: 'replay',
+        title: `replay ${WORKLOAD.writes} writes over ${WORKLOAD.resources} resources, +${WORKLOAD.writeDelayMs} ms each`,
+        unit: 's',
+        ours: m('replay', OURS, replayS),
+        workbox: m('replay', BASE, replayS),
+        ideal: m('replay', IDEAL, (x) => x.timeToAllMs / 1000),
+        runs: { ours: runsOf('replay', OURS, replayS), workbox: runsOf('replay', BASE, replayS), ideal: runsOf('replay', IDEAL, (x) => x.timeToAllMs / 1000) },
+        ratio: paired(['replay', OURS, replayS], ['replay', IDEAL, (x) => x.timeToAllMs / 1000]),
+        ratioOf: 'ours ÷ ideal replayer',
+        op: '<=',
+        limit: 1.05,
+        target: '≤ 1.05× the ideal replayer (fetches only, no storage)',
+      }),
+    );
+  if (caseSamples.notice)
+    rows.push(
+      row({
+        case: 'notice',
+        title: `one notice, ${NOTICE_ENTRIES} cached entries: time-to-fresh − delivery`,
+        unit: 'ms',
+        ours: m('notice', OURS, fresh),
+        workbox: m('notice', BASE, fresh),
+        ideal: m('notice', NO_WORKER, fresh),
+        runs: { ours: runsOf('notice', OURS, fresh), workbox: runsOf('notice', BASE, fresh), ideal: runsOf('notice', NO_WORKER, fresh) },
+        ratio: paired(['notice', OURS, fresh], ['notice', NO_WORKER, fresh]),
+        ratioOf: 'ours ÷ bare conditional read',
+        op: '<=',
+        limit: 2,
+        target: '≤ 2× a bare conditional read (no worker) in the same run',
+      }),
+    );
+  if (caseSamples.overlay) {
+    const few = m('overlay', OURS, (x) => x.fewMs);
+    rows.push(
+      row({
+        case: 'overlay',
+        title: `GET of a collection with ${OVERLAY_WORKLOAD.many} pending writes`,
+        unit: 'ms',
+        ours: m('overlay', OURS, (x) => x.manyMs),
+        workbox: m('overlay', BASE, (x) => x.manyMs),
+        runs: { ours: runsOf('overlay', OURS, (x) => x.manyMs), workbox: runsOf('overlay', BASE, (x) => x.manyMs) },
+        ratio: m('overlay', OURS, (x) => x.ratio),
+        ratioOf: `ours, ${OVERLAY_WORKLOAD.many} ÷ ${OVERLAY_WORKLOAD.few} pending`,
+        op: '<=',
+        limit: 2,
+        target: `≤ 2× the same GET with ${OVERLAY_WORKLOAD.few} pending`,
+        note: few === null ? '' : `with ${OVERLAY_WORKLOAD.few} pending: ${few.toFixed(2)} ms; Workbox shows no pending writes`,
+      }),
+    );
+  }
+  if (caseSamples.coldstart)
+    rows.push(
+      row({
+        case: 'cold-start',
+        title: 'cold start: worker stopped, then a cached GET',
+        unit: 'ms',
+        ours: m('coldstart', OURS, (x) => x.coldMs),
+        workbox: m('coldstart', BASE, (x) => x.coldMs),
+        runs: { ours: runsOf('coldstart', OURS, (x) => x.coldMs), workbox: runsOf('coldstart', BASE, (x) => x.coldMs) },
+        ratio: paired(['coldstart', OURS, (x) => x.coldMs], ['coldstart', BASE, (x) => x.coldMs]),
+        ratioOf: 'ours ÷ workbox',
+        op: '<=',
+        limit: 1.2,
+        target: "≤ 1.2× Workbox's cold start",
+      }),
+    );
+  if (caseSamples.heap)
+    rows.push(
+      row({
+        case: 'heap',
+        title: `worker heap with ${HEAP_WORKLOAD.writes} queued ${HEAP_WORKLOAD.bodyBytes / 1024} KB writes`,
+        unit: 'KB/write',
+        ours: m('heap', OURS, (x) => x.perWriteKB),
+        workbox: m('heap', BASE, (x) => x.perWriteKB),
+        runs: { ours: runsOf('heap', OURS, (x) => x.perWriteKB), workbox: runsOf('heap', BASE, (x) => x.perWriteKB) },
+        ratio: m('heap', OURS, (x) => x.perWriteKB),
+        ratioOf: 'ours, KB of heap per queued write',
+        op: '<=',
+        limit: 1,
+        target: '≤ 1 KB per queued write (bodies stay in IndexedDB)',
+      }),
+    );
+  if (caseSamples.growth) {
+    const growthRate = (x) => x.writesPerSec;
+    rows.push(
+      row({
+        case: 'growth-enqueue',
+        title: `enqueue at ${GROWTH_WORKLOAD.writes} writes over ${GROWTH_WORKLOAD.resources} resources`,
+        unit: 'writes/s',
+        ours: m('growth', OURS, growthRate),
+        workbox: m('growth', BASE, growthRate),
+        runs: { ours: runsOf('growth', OURS, growthRate), workbox: runsOf('growth', BASE, growthRate) },
+        ratio: caseSamples.enqueue ? paired(['enqueue', OURS, rate], ['growth', OURS, growthRate]) : null,
+        ratioOf: `ours, ${WORKLOAD.writes}-write rate ÷ ${GROWTH_WORKLOAD.writes}-write rate`,
+        op: '<=',
+        limit: 1.1,
+        target: `rate within 1.1× of the ${WORKLOAD.writes}-write case`,
+      }),
+      row({
+        case: 'growth-replay',
+        title: `replay time per write at ${growthTotal} writes`,
+        unit: 'ms/write',
+        ours: m('growth', OURS, (x) => (x.complete ? x.replayMsPerWrite : null)),
+        runs: { ours: runsOf('growth', OURS, (x) => (x.complete ? x.replayMsPerWrite : null)) },
+        ratio: caseSamples.replay
+          ? paired(['growth', OURS, (x) => (x.complete ? x.replayMsPerWrite : null)], ['replay', OURS, (x) => (x.complete ? x.timeToAllMs / WORKLOAD.writes : null)])
+          : null,
+        ratioOf: `ours, ${growthTotal} ÷ ${WORKLOAD.writes} writes`,
+        op: '<=',
+        limit: 1.1,
+        target: `within 1.1× of the ${WORKLOAD.writes}-write case`,
+        note: 'Workbox not replayed at this size (one write at a time: minutes per run)',
+      }),
+      row({
+        case: 'growth-status',
+        title: `status() with ${growthTotal} entries`,
+        unit: 'ms',
+        ours: m('growth', OURS, (x) => x.statusManyMs),
+        runs: { ours: runsOf('growth', OURS, (x) => x.statusManyMs) },
+        ratio: m('growth', OURS, (x) => (x.statusManyMs === null ? null : x.statusManyMs / x.statusFewMs)),
+        ratioOf: `ours, ${growthTotal} ÷ ${GROWTH_WORKLOAD.few} entries`,
+        op: '<=',
+        limit: 2,
+        target: `within 2× of status() with ${GROWTH_WORKLOAD.few} entries`,
+        note: `with ${GROWTH_WORKLOAD.few}: ${m('growth', OURS, (x) => x.statusFewMs)?.toFixed(2) ?? '—'} ms; Workbox has no status()`,
+      }),
+    );
+  }
+  return rows;
+}
+
+const summary = summaryRows();
+if (summary.length) {
+  console.log(`\nsummary (issue 13's figures; bench/results/latest.json, latest.svg):\n${formatSummaryTable(summary)}`);
+  machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
+  const config = { runs, subjects, cases, replayCapMs, workload: WORKLOAD, overlay: OVERLAY_WORKLOAD, coldstart: COLDSTART_WORKLOAD, heap: HEAP_WORKLOAD, growth: GROWTH_WORKLOAD };
+  const written = await writeSummary(summary, { dir: RESULTS, date: startedAt.toISOString(), machine, config });
+  console.log(`wrote ${[written.json, written.svg].map((f) => f.slice(ROOT.length)).join(', ')}`);
+  if (process.env.BENCH_README === '1') {
+    const changed = await updateReadmeSection(join(ROOT, 'README.md'), summaryMarkdown(summary, { date: startedAt.toISOString(), machine }), 'bench/results/latest.svg');
+    console.log(changed ? 'README.md: the benchmark section was updated' : 'README.md: the benchmark section was already current');
+  }
+}
 
 if (harnessFailures.length) {
   console.log(`\nthe harness could not measure everything (exit 1):\n${harnessFailures.map((f) => `  - ${f}`).join('\n')}`);

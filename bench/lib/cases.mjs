@@ -56,17 +56,17 @@ const CATALOG_PREFIX = '/api/';
  * ticks in 5 µs rather than 100 µs: a GET served from cache takes about a
  * millisecond, and the targets compare such times to 10 %.
  */
-const ISOLATED_PAGE_HEADERS = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+export const ISOLATED_PAGE_HEADERS = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
-const SEND_TIMEOUT_MS = 120_000;
+export const SEND_TIMEOUT_MS = 120_000;
 const GET_TIMEOUT_MS = 120_000;
 /** After every write has been answered, how long to keep listening for duplicates. */
-const DUPLICATE_GRACE_MS = 1_000;
+export const DUPLICATE_GRACE_MS = 1_000;
 
 /**
  * @param {import('./subjects.mjs').Subject} subject
  */
-async function openTrial(subject, { controlled = true, pageHeaders = {}, manifest, catalog } = {}) {
+export async function openTrial(subject, { controlled = true, pageHeaders = {}, manifest, catalog } = {}) {
   const files = await subject.files({ manifest });
   const server = await startBenchServer({ page: await pageHtml(subject.registerTag), files, writeDelayMs: WORKLOAD.writeDelayMs, pageHeaders, catalog });
   let browser;
@@ -163,7 +163,7 @@ export async function probe(subject) {
   }
 }
 
-function check(name, ok, detail) {
+export function check(name, ok, detail) {
   return { name, ok: Boolean(ok), detail };
 }
 
@@ -865,11 +865,18 @@ export function analyzeDeliveries(deliveries, onlineAt) {
 }
 
 /** Wall-clock ms on the same clock as the server's performance.now() stamps. */
-const epochNow = () => performance.timeOrigin + performance.now();
+export const epochNow = () => performance.timeOrigin + performance.now();
 
 /** Background Sync events with `atMs` relative to `originEpochMs` (negative: before it). */
-function relativeTo(events, originEpochMs) {
+export function relativeTo(events, originEpochMs) {
   return events.map((e) => ({ atMs: round(e.epochMs - originEpochMs), ...e }));
 }
 
-const round = (ms) => (Number.isFinite(ms) ? Math.round(ms * 10) / 10 : null);
+export const round = (ms) => (Number.isFinite(ms) ? Math.round(ms * 10) / 10 : null);
+
+/**
+ * Calibration for "enqueue" (no subject): the ideal worker (lib/ideal-sw.js)
+ * answers each write 202 at once and stores nothing. The enqueue loop's
+ * pace with a worker that does no work of its own: the yardstick.
+ */
+export const runIdealEnqueue = () => runEnqueue(CALIBRATION.idealWorker);

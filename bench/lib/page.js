@@ -39,40 +39,60 @@
   }
 
   /**
-   * Sends `total` POSTs to /api/r/<i mod resources> with the JSON body
-   * {"resource": r, "seq": n} (n = floor(i / resources)), `inflight` at a
-   * time, and resolves once every fetch has settled (answered and body read,
-   * or rejected). A write to a resource starts only after the previous write
-   * to the same resource has settled, as a user's second edit follows the
-   * first; with 100 resources and 50 in flight this almost never waits, but
-   * it makes "the order the page wrote them in" well defined per resource.
+   * Sends `total` writes, `inflight` at a time, and resolves once every fetch
+   * has settled (answered and body read, or rejected). Write i (from `start`
+   * to `start + total - 1`) goes to resource r = i mod `resources` with the
+   * JSON body {"resource": r, "seq": n} (n = floor(i / resources)), padded
+   * with a `pad` string field to about `bodyBytes` bytes when given:
+   * - `kind: 'r'` (default): POST /api/r/<r>;
+   * - `kind: 'items'`: PATCH /api/items/<r>, the body also carrying
+   *   `title: "edit <n>"` (a declared resource's item: the overlay case).
+   * A write to a resource starts only after the previous write to the same
+   * resource has settled, as a user's second edit follows the first; with
+   * 100 resources and 50 in flight this almost never waits, but it makes
+   * "the order the page wrote them in" well defined per resource. (A
+   * previous write from an earlier call has settled already.)
+   *
+   * Each write's answer latency (fetch → body read, or → rejection) is
+   * timed in the page; the result carries their p50, p95 and mean.
    */
-  async function sendWrites({ total, inflight, resources, timeoutMs }) {
+  async function sendWrites({ total, inflight, resources, timeoutMs, start = 0, bodyBytes = 0, kind = 'r' }) {
     const settled = new Array(total);
     const outcomes = new Array(total);
+    const latencies = new Array(total);
     let next = 0;
 
-    async function write(i) {
+    function bodyOf(resource, seq) {
+      const value = kind === 'items' ? { resource, seq, title: `edit ${seq}` } : { resource, seq };
+      const plain = JSON.stringify(value);
+      if (bodyBytes <= plain.length) return plain;
+      return JSON.stringify({ ...value, pad: 'x'.repeat(Math.max(0, bodyBytes - plain.length - 9)) });
+    }
+
+    async function write(k) {
+      const i = start + k;
       const resource = i % resources;
       const seq = Math.floor(i / resources);
-      if (i >= resources) await settled[i - resources];
+      if (k >= resources) await settled[k - resources];
+      const began = performance.now();
       try {
-        const response = await fetch(`/api/r/${resource}`, {
-          method: 'POST',
+        const response = await fetch(kind === 'items' ? `/api/items/${resource}` : `/api/r/${resource}`, {
+          method: kind === 'items' ? 'PATCH' : 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ resource, seq }),
+          body: bodyOf(resource, seq),
         });
         await response.arrayBuffer();
-        outcomes[i] = { status: response.status, queuedId: response.headers.get('x-outbox-queued') };
+        outcomes[k] = { status: response.status, queuedId: response.headers.get('x-outbox-queued') };
       } catch (error) {
-        outcomes[i] = { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
+        outcomes[k] = { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
       }
+      latencies[k] = performance.now() - began;
     }
     async function lane() {
       while (next < total) {
-        const i = next++;
-        settled[i] = write(i);
-        await settled[i];
+        const k = next++;
+        settled[k] = write(k);
+        await settled[k];
       }
     }
 
@@ -109,7 +129,56 @@
         queuedIds.add(outcome.queuedId);
       }
     }
-    return { total, elapsedMs, statuses, rejected, errors, accepted202WithId: accepted, distinctQueuedIds: queuedIds.size, visibility };
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const at = (fraction) => sorted[Math.max(0, Math.ceil(sorted.length * fraction) - 1)];
+    const latency = { p50: at(0.5), p95: at(0.95), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length };
+    return { total, elapsedMs, statuses, rejected, errors, accepted202WithId: accepted, distinctQueuedIds: queuedIds.size, visibility, latency };
+  }
+
+  /**
+   * Times `count` calls of window.offlineOutbox.status(), one after another
+   * (the page's question, the worker's answer through postMessage). Resolves
+   * with each time in ms and the last answer.
+   */
+  async function timeStatus(count) {
+    const times = [];
+    let last;
+    for (let i = 0; i < count; i++) {
+      const started = performance.now();
+      last = await window.offlineOutbox.status();
+      times.push(performance.now() - started);
+    }
+    return { times, last };
+  }
+
+  /**
+   * Times `count` GETs of `url`, one after another, each with its body read
+   * and parsed as JSON. Resolves with the times in ms, the statuses, the
+   * `X-Outbox-Pending` header of each answer, and the last body.
+   */
+  async function timeJsonGets({ url, count }) {
+    const times = [];
+    const statuses = {};
+    const pending = {};
+    let body;
+    for (let i = 0; i < count; i++) {
+      const started = performance.now();
+      const response = await fetch(url);
+      body = await response.json();
+      times.push(performance.now() - started);
+      statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+      const p = response.headers.get('x-outbox-pending') ?? 'none';
+      pending[p] = (pending[p] ?? 0) + 1;
+    }
+    return { times, statuses, pending, body };
+  }
+
+  /** One GET of `url`, timed in the page (fetch → body read): the cold-start case. */
+  async function timeOneGet(url) {
+    const started = performance.now();
+    const response = await fetch(url);
+    const text = await response.text();
+    return { ms: performance.now() - started, status: response.status, text };
   }
 
   /**
@@ -346,6 +415,9 @@
   window.bench = {
     waitForController,
     sendWrites,
+    timeStatus,
+    timeJsonGets,
+    timeOneGet,
     measureGets,
     waitForCached,
     fetchAll,

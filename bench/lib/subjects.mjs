@@ -51,6 +51,18 @@ export const NOTICE_MANIFEST = {
   changes: { stream: '/api/changes/stream', since: '/api/changes?since={cursor}' },
 };
 
+/**
+ * offline-outbox's manifest for the `overlay` case: the same routes, plus the
+ * declared resource `items` (its collection, whose pages are the query
+ * strings, cache-first) and its item writes (PATCH, queued), so that a GET of
+ * the collection shows the writes still waiting (read-your-writes).
+ */
+export const OVERLAY_MANIFEST = {
+  ...MANIFEST,
+  routes: [...MANIFEST.routes, { match: '/api/items', cache: { strategy: 'cache-first' } }, { match: '/api/items/:id', methods: ['PATCH'], queue: {}, resource: 'items' }],
+  resources: { items: { collection: '/api/items', item: '/api/items/:id', ids: 'server' } },
+};
+
 /** Workbox's queue, as the baseline names it. */
 const WORKBOX_DB = 'workbox-background-sync';
 const WORKBOX_STORE = 'requests';
@@ -151,6 +163,8 @@ export const SUBJECTS = { 'offline-outbox': offlineOutbox, workbox };
  *   once. The speed of the page's write loop and the browser's network stack.
  *   In the `notice` case every read is a network read: the floor of
  *   time-to-fresh (the notice's delivery and one round trip).
+ * - `idealWorker`: lib/ideal-sw.js answering each write 202 at once, storing
+ *   nothing: the enqueue case's yardstick.
  * - `idealReplayer`: lib/ideal-sw.js, 6 lanes from memory, no storage.
  */
 export const CALIBRATION = {
@@ -166,6 +180,17 @@ export const CALIBRATION = {
     remaining: async () => null,
     noticeMode: 'read',
     noticeHow: 'the page hears the notice on its own EventSource and reads the item from the network (no cache)',
+  },
+  idealWorker: {
+    name: 'ideal worker',
+    registerTag: "<script>navigator.serviceWorker.register('/ideal-sw.js');</script>",
+    workerPath: /^\/ideal-sw\.js$/,
+    files: async () => new Map([['/ideal-sw.js', { type: SCRIPT, body: await readFile(fileURLToPath(new URL('./ideal-sw.js', import.meta.url))) }]]),
+    queuedBy: '202 + X-Outbox-Queued (stores nothing)',
+    queuedShort: '202 (nothing stored)',
+    countQueued: async (_page, sent) => Math.min(sent.accepted202WithId, sent.distinctQueuedIds),
+    afterOnline: async () => 'nothing',
+    remaining: async () => null,
   },
   idealReplayer: {
     name: 'ideal replayer',

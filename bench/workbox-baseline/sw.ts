@@ -11,6 +11,8 @@
  * - The page itself (navigations) is NetworkFirst, so it reloads offline.
  * - GET /api/items/... is CacheFirst (cache `bench-items`), as Workbox's docs
  *   show a cache-first route; GET /api/other/... has no route on purpose.
+ * - PATCH /api/items/... (the `overlay` case's writes) is queued the same
+ *   way, in the queue `bench-queue-items`.
  * - For the `notice` case, the collections' pages (/api/items?page=N,
  *   /api/notes?page=N) and the notes (/api/notes/...) are CacheFirst into the
  *   same cache. Workbox has no change notices: on one, the bench page purges
@@ -40,5 +42,14 @@ registerRoute(
 );
 
 registerRoute(/\/api\/items\/.+/, new CacheFirst({ cacheName: 'bench-items' }));
+
+// The `overlay` case's item writes, queued like the others (Workbox has no read-your-writes).
+registerRoute(
+  /\/api\/items\/.+/,
+  new NetworkOnly({
+    plugins: [new BackgroundSyncPlugin('bench-queue-items', { maxRetentionTime: 24 * 60 })],
+  }),
+  'PATCH',
+);
 
 registerRoute(({ url }) => /^\/api\/(items|notes)$|^\/api\/notes\/.+/.test(url.pathname), new CacheFirst({ cacheName: 'bench-items' }));
