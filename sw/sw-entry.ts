@@ -4,6 +4,8 @@
  * worker written by `offline-outbox build`, the manifest it inlines as
  * `self.offlineOutboxManifest` (routing from its first event, no fetch).
  */
+// First: the database opens while the rest of the script is evaluated (see early-open.ts).
+import './store/early-open.js';
 import type { Manifest } from './manifest/types.js';
 import { installOutbox } from './install-outbox.js';
 import { getScope } from './scope.js';

@@ -81,7 +81,8 @@ export async function stopServiceWorkers(page, { timeoutMs = DEFAULT_TIMEOUT_MS 
  * garbage collection: `usedBytes` is what live objects take, `totalBytes`
  * what V8 has reserved for the heap. From `HeapProfiler.collectGarbage`
  * then `Runtime.getHeapUsage`, sent to the worker's own target. Array
- * buffers' contents live outside the JS heap and are not counted.
+ * buffers' contents live outside the JS heap: they are `backingStoreBytes`
+ * (and Blink's own objects `embedderBytes`), where Chromium reports them.
  *
  * The worker must be running: a stopped worker has no heap, and starting
  * one to read it would measure a fresh start rather than the worker the
@@ -91,10 +92,27 @@ export async function stopServiceWorkers(page, { timeoutMs = DEFAULT_TIMEOUT_MS 
  *
  * @param {import('playwright-core').Page} page
  * @param {{ timeoutMs?: number }} [options] `timeoutMs` @default 10_000
- * @returns {Promise<{ usedBytes: number, totalBytes: number }>}
+ * @returns {Promise<{ usedBytes: number, totalBytes: number, embedderBytes: number, backingStoreBytes: number }>}
  */
 export async function workerHeapBytes(page, { timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
-  const what = `reading the heap of the service worker controlling ${page.url()}`;
+  return withWorker(
+    page,
+    async (worker) => {
+      await worker.send('HeapProfiler.collectGarbage');
+      const { usedSize, totalSize, embedderHeapUsedSize = 0, backingStorageSize = 0 } = await worker.send('Runtime.getHeapUsage');
+      return { usedBytes: usedSize, totalBytes: totalSize, embedderBytes: embedderHeapUsedSize, backingStoreBytes: backingStorageSize };
+    },
+    { timeoutMs, what: `reading the heap of the service worker controlling ${page.url()}` },
+  );
+}
+
+/**
+ * Runs `work(worker)` with a DevTools session attached to the service worker
+ * that controls `page` (`worker.send(method, params)` sends it a command),
+ * all within `timeoutMs`, and detaches whatever happens. Rejects when no
+ * worker controls the page, or when it is stopped (start it with a fetch).
+ */
+export async function withWorker(page, work, { timeoutMs = DEFAULT_TIMEOUT_MS, what = `attaching to the service worker controlling ${page.url()}` } = {}) {
   return withPageSession(page, timeoutMs, what, async (cdp) => {
     const controlled = await page.evaluate(() => Boolean(navigator.serviceWorker?.controller));
     if (!controlled) throw new HarnessError(`${what}: no service worker controls the page; wait for navigator.serviceWorker.controller first`);
@@ -109,13 +127,11 @@ export async function workerHeapBytes(page, { timeoutMs = DEFAULT_TIMEOUT_MS } =
       return settled ? found : null;
     });
     if (version.runningStatus === 'stopped') {
-      throw new HarnessError(`${what}: ${version.scriptURL} is stopped and a stopped worker has no heap; let the page fetch through it first`);
+      throw new HarnessError(`${what}: ${version.scriptURL} is stopped; let the page fetch through it first`);
     }
     const worker = await attachToWorker(cdp, version.targetId);
     try {
-      await worker.send('HeapProfiler.collectGarbage');
-      const { usedSize, totalSize } = await worker.send('Runtime.getHeapUsage');
-      return { usedBytes: usedSize, totalBytes: totalSize };
+      return await work(worker);
     } finally {
       await worker.detach();
     }

@@ -207,8 +207,9 @@ export async function runColdStart(subject) {
 }
 
 /**
- * Case "heap": offline, 20 writes of 1 KB, then the worker's JS heap after a
- * full GC; then 10,000 more over 1,000 resources, and the heap again. The
+ * Case "heap": offline, 20 writes of 1 KB, then the worker's memory after a
+ * full GC (its JS heap, Blink's objects and array buffers' contents); then
+ * 10,000 more over 1,000 resources, and the memory again. The
  * difference per queued write says whether the queue lives in IndexedDB or
  * in the worker's memory.
  */
@@ -225,10 +226,13 @@ export async function runHeap(subject) {
     await sleep(500);
     const after = await workerHeapBytes(trial.page, { timeoutMs: 30_000 });
     const queued = await countQueued(trial, subject, [warm, sent]);
-    const perWriteKB = (after.usedBytes - before.usedBytes) / w.writes / 1024;
+    // The JS heap, Blink's objects and array buffers' contents (a body held in memory is one).
+    const total = (h) => h.usedBytes + h.embedderBytes + h.backingStoreBytes;
+    const perWriteKB = (total(after) - total(before)) / w.writes / 1024;
     return {
-      beforeBytes: before.usedBytes,
-      afterBytes: after.usedBytes,
+      beforeBytes: total(before),
+      afterBytes: total(after),
+      heap: { before, after },
       perWriteKB,
       writesPerSec: (w.writes / sent.elapsedMs) * 1000,
       queued,

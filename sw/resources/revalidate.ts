@@ -76,6 +76,16 @@ function announce(done: [string, Refreshed][]): Refreshed[] {
 const upToDate = (r: Refreshed) => r === 'changed' || r === 'current';
 
 /**
+ * The cached requests that may be variants of the resource's collection. A
+ * literal collection path (`/api/todos`) is looked up by URL, any query
+ * string: the cache answers from its index, not by handing the worker every
+ * request it holds (a thousand of them, cloned, would delay the item's own
+ * refresh, whose write to the cache waits for reads under way).
+ */
+const collectionKeys = (cache: Cache, resource: Resource): Promise<readonly Request[]> =>
+  resource.collection.names.length ? cache.keys() : cache.keys(resource.origin + resource.spec.collection, { ignoreSearch: true, ignoreVary: true });
+
+/**
  * Refreshes the cached item `ids` of `resource` and the cached variants of
  * its collection; tells pages which URLs changed, the items as soon as they
  * are fresh (one refetch), the collections apart. Resolves with whether
@@ -97,7 +107,7 @@ export async function revalidate(resource: Resource, ids: Iterable<string>, cach
     if (!isCurrent(epoch)) return ['unanswered' as const];
     const cache = await caches.open(at.name);
     const work: Promise<[string, Refreshed]>[] = [];
-    for (const request of await cache.keys()) {
+    for (const request of await collectionKeys(cache, resource)) {
       const url = new URL(request.url);
       if (url.origin === resource.origin && execPattern(resource.collection, url.pathname)) work.push(refresh(cache, request, at, epoch).then((r) => [request.url, r]));
     }

@@ -296,7 +296,11 @@ describe('conflicts', () => {
 
     // Settled by replacing the body: sent against the server's current version, with a new key.
     expect(await ask(scope, 'resolve', { id: list[0]!.id, action: 'replace', body: { title: 'mine and theirs' } })).toBe(true);
-    await until(async () => (await status(scope)).pending + (await status(scope)).conflicts === 0);
+    // Nothing waiting, conflicted or still at the server (both writes are claimed together).
+    await until(async () => {
+      const s = await status(scope);
+      return s.pending + s.inFlight + s.conflicts === 0;
+    });
     const patches = rest.log.filter((r) => r.method === 'PATCH');
     expect(patches.map((p) => [p.body, p.ifMatch])).toEqual([
       ['{"title":"mine"}', `"${item.id}-v1"`],
