@@ -22,7 +22,6 @@ const FIRST_BACKOFF_MS = 1_000;
 /** Connects to the feed; returns the function that disconnects. */
 export function followChanges(changes: ChangesSpec, target: FeedTarget): () => void {
   let batch: unknown[] = [];
-  let _timer: ReturnType<typeof setTimeout> | undefined;
   let sending = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
   let backoff = FIRST_BACKOFF_MS;
@@ -36,16 +35,15 @@ export function followChanges(changes: ChangesSpec, target: FeedTarget): () => v
       notice = JSON.parse(String(data));
     } catch {}
     batch.push(notice);
-    _timer ??= setTimeout(flush, 0);
+    flush();
   };
   /**
-   * One message at a time: a notice goes at once (the next task), and those
+   * One message at a time: a notice goes at once, and those
    * that arrive while the worker takes a batch go together in the next one,
    * so a burst of 10,000 is a few messages, not 10,000, and a lone notice
    * waits for nothing.
    */
   const flush = () => {
-    _timer = undefined;
     if (sending || !batch.length) return;
     const notices = batch;
     batch = [];

@@ -13,7 +13,9 @@
  * - `handlerWillRespond`: the overlay itself.
  * - `cacheDidUpdate` / `cachedResponseWillBeUsed`: which cache a resource's
  *   URLs live in, so that replays and change notices refresh that cache
- *   (for routes an app registered itself; the manifest's routes say so).
+ *   (for routes an app registered itself; the manifest's routes say so);
+ *   and a refreshed answer the cache is still writing is served in place
+ *   of the copy it replaces (revalidate.ts).
  */
 import type { WorkboxPlugin } from 'workbox-core/types.js';
 import type { ResourceSpec } from '../manifest/types.js';
@@ -24,6 +26,7 @@ import { serverIdFor } from '../outbox/resource-write.js';
 import type { LocalWrite } from '../overlay/apply.js';
 import { overlaid } from '../overlay/read.js';
 import { itemUrl, type ResourceUrl } from '../resources/resources.js';
+import { beingStored } from '../resources/revalidate.js';
 import { getScope } from '../scope.js';
 
 export interface ReadYourWritesOptions {
@@ -106,7 +109,9 @@ export class ReadYourWritesPlugin implements WorkboxPlugin {
   };
 
   cachedResponseWillBeUsed: NonNullable<WorkboxPlugin['cachedResponseWillBeUsed']> = async ({ cacheName, request, cachedResponse }) => {
-    if (cachedResponse) this.#runtime.learnCache(request.url, cacheName);
-    return cachedResponse ?? null;
+    // A refreshed answer the cache is still writing is already the current one.
+    const response = beingStored(cacheName, request.url) ?? cachedResponse;
+    if (response) this.#runtime.learnCache(request.url, cacheName);
+    return response ?? null;
   };
 }

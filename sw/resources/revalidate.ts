@@ -22,17 +22,42 @@ export interface CacheLocation {
 export type CacheLookup = (url: string) => CacheLocation | undefined;
 
 /**
+ * Refreshed answers on their way into the cache, by cache and URL. Until
+ * the cache has written one, a GET through the worker is served it in place
+ * of the copy it replaces (ReadYourWritesPlugin), so pages are told an item
+ * changed as soon as its answer is in, not once the write has reached the
+ * disk. A write that fails leaves the cache as it was.
+ */
+const storing = new Map<string, Response>();
+const storingKey = (cacheName: string, url: string) => `${cacheName} ${url}`;
+
+/** The refreshed answer for `url` that `cacheName` is writing now, if any (a copy). */
+export const beingStored = (cacheName: string, url: string): Response | undefined => storing.get(storingKey(cacheName, url))?.clone();
+
+/**
  * Stores a refetched response as the route's strategy would: its
  * `cacheWillUpdate` plugins decide (our store policy when it has none), and
  * its `cacheDidUpdate` plugins hear of it (ExpirationPlugin's timestamps).
  * A refresh has no fetch event to hand them: these two callbacks use none.
+ * `accepted`: called once the answer is to be stored, before the cache has
+ * written it; meanwhile it is served from memory (see `storing`).
  */
-export async function storeThrough(cache: Cache, at: CacheLocation, request: Request, response: Response): Promise<boolean> {
+export async function storeThrough(cache: Cache, at: CacheLocation, request: Request, response: Response, accepted?: () => void): Promise<boolean> {
   const policies = at.plugins.filter((p) => p.cacheWillUpdate);
   let stored: Response | null | undefined = policies.length || mayStore({}, response) ? response : null;
   for (const plugin of policies) if (stored) stored = (await plugin.cacheWillUpdate!({ request, response: stored } as never)) ?? null;
   if (!stored) return false;
-  await cache.put(request, stored);
+  const key = storingKey(at.name, request.url);
+  const copy = accepted && stored.clone();
+  if (copy) {
+    storing.set(key, copy);
+    accepted!();
+  }
+  try {
+    await cache.put(request, stored);
+  } finally {
+    if (copy && storing.get(key) === copy) storing.delete(key);
+  }
   for (const plugin of at.plugins) await plugin.cacheDidUpdate?.({ cacheName: at.name, request, newResponse: stored } as never);
   return true;
 }
@@ -45,8 +70,8 @@ export async function storeThrough(cache: Cache, at: CacheLocation, request: Req
  */
 type Refreshed = 'changed' | 'current' | 'stale' | 'unanswered';
 
-/** Refetches one cached entry, conditionally. */
-async function refresh(cache: Cache, request: Request, at: CacheLocation, epoch: number): Promise<Refreshed> {
+/** Refetches one cached entry, conditionally (`accepted`: see storeThrough). */
+async function refresh(cache: Cache, request: Request, at: CacheLocation, epoch: number, accepted?: () => void): Promise<Refreshed> {
   const cached = await cache.match(request);
   if (!cached) return 'current';
   const headers = new Headers();
@@ -64,12 +89,12 @@ async function refresh(cache: Cache, request: Request, at: CacheLocation, epoch:
   if (!isCurrent(epoch)) return 'unanswered';
   if (response.status === 304) return 'current';
   if (response.status === 404 || response.status === 410) return (await cache.delete(request)) ? 'changed' : 'current';
-  return (await storeThrough(cache, at, request, response)) ? 'changed' : 'stale';
+  return (await storeThrough(cache, at, request, response, accepted)) ? 'changed' : 'stale';
 }
 
-/** Tells pages the URLs that changed; returns every outcome. */
-function announce(done: [string, Refreshed][]): Refreshed[] {
-  const urls = done.filter(([, r]) => r === 'changed').map(([url]) => url);
+/** Tells pages the URLs that changed (but those in `told`); returns every outcome. */
+function announce(done: [string, Refreshed][], told?: ReadonlySet<string>): Refreshed[] {
+  const urls = done.filter(([url, r]) => r === 'changed' && !told?.has(url)).map(([url]) => url);
   if (urls.length) broadcast('cache-updated', { urls });
   return done.map(([, r]) => r);
 }
@@ -87,19 +112,25 @@ const collectionKeys = (cache: Cache, resource: Resource): Promise<readonly Requ
 
 /**
  * Refreshes the cached item `ids` of `resource` and the cached variants of
- * its collection; tells pages which URLs changed, the items as soon as they
- * are fresh (one refetch), the collections apart. Resolves with whether
+ * its collection; tells pages which URLs changed, each item as soon as its
+ * answer is in (one refetch), then the collections. Resolves with whether
  * every entry it named is now as the server has it (each answered, and kept).
  */
 export async function revalidate(resource: Resource, ids: Iterable<string>, cacheOf: CacheLookup): Promise<boolean> {
   const { caches } = getScope();
   const epoch = currentEpoch();
+  // An item is announced as soon as its new answer is in (served from memory until the cache has it).
+  const told = new Set<string>();
+  const tell = (url: string) => () => {
+    told.add(url);
+    broadcast('cache-updated', { urls: [url] });
+  };
   const items = [...ids].map(async (id): Promise<[string, Refreshed]> => {
     const url = itemUrl(resource, id);
     const at = cacheOf(url);
     if (!at) return [url, 'current'];
     if (!isCurrent(epoch)) return [url, 'unanswered'];
-    return [url, await refresh(await caches.open(at.name), new Request(url), at, epoch)];
+    return [url, await refresh(await caches.open(at.name), new Request(url), at, epoch, tell(url))];
   });
   const lists = async () => {
     const at = cacheOf(resource.origin + resource.spec.collection);
@@ -113,8 +144,11 @@ export async function revalidate(resource: Resource, ids: Iterable<string>, cach
     }
     return announce(await Promise.all(work));
   };
-  const done = await Promise.all([Promise.all(items).then(announce), lists()]);
-  return done.flat().every(upToDate);
+  // The items first, the collection's variants once the items are stored:
+  // the cache lets a write start only after the reads under way, so the
+  // item's refresh would otherwise wait on every variant's lookup.
+  const fresh = announce(await Promise.all(items), told);
+  return [...fresh, ...(await lists())].every(upToDate);
 }
 
 /** Refetches of every cached entry at once (a reset): enough to keep the connections busy, not a thousand requests queued in the browser. */
