@@ -4,6 +4,7 @@
  * headless Chromium. See bench/README.md.
  *
  *   BENCH_RUNS=3                       repetitions of each case (median reported)
+ *   BENCH_SCALE_RUNS=1                 repetitions of the heap and growth cases (10,000 writes each)
  *   BENCH_SUBJECTS=offline-outbox,workbox
  *   BENCH_CASES=enqueue,replay,get,notice,overlay,coldstart,heap,growth
  *   BENCH_CALIBRATE=0                  skip the calibration runs (no worker / ideal worker / ideal replayer)
@@ -88,6 +89,8 @@ function fatal(message) {
 }
 
 const runs = Math.round(positive('BENCH_RUNS', 3));
+/** The heap and growth cases queue 10,000 writes per trial (minutes with Workbox): fewer runs by default. */
+const scaleRuns = Math.round(positive('BENCH_SCALE_RUNS', 1));
 const subjects = list('BENCH_SUBJECTS', [OURS, BASE]);
 const cases = list('BENCH_CASES', ['enqueue', 'replay', 'get', 'notice', 'overlay', 'coldstart', 'heap', 'growth']);
 const calibrate = process.env.BENCH_CALIBRATE !== '0';
@@ -870,6 +873,7 @@ const CASES = {
   },
   heap: {
     title: `heap: offline, ${HEAP_WORKLOAD.writes} writes of ${HEAP_WORKLOAD.bodyBytes} bytes over ${HEAP_WORKLOAD.resources} resources queued; the worker's JS heap (after a full GC) before and after`,
+    runs: scaleRuns,
     run: (subject) => runHeap(subject),
     progress: (_subject, r) =>
       `heap ${kb(r.beforeBytes)} → ${kb(r.afterBytes)}: ${r.perWriteKB.toFixed(3)} KB per queued write; ${fixed(r.writesPerSec)} writes/s; ${r.queued} queued`,
@@ -884,6 +888,7 @@ const CASES = {
   },
   growth: {
     title: `growth: offline, ${GROWTH_WORKLOAD.few} + ${GROWTH_WORKLOAD.writes} writes over ${GROWTH_WORKLOAD.resources} resources (${WORKLOAD.inflight} in flight), status() timed at ${GROWTH_WORKLOAD.few} and at ${GROWTH_WORKLOAD.few + GROWTH_WORKLOAD.writes} queued, then online and replayed (+${WORKLOAD.writeDelayMs} ms per write; offline-outbox only)`,
+    runs: scaleRuns,
     run: (subject) => runGrowth(subject, Math.max(replayCapMs, 180_000)),
     progress: (_subject, r) =>
       `${fixed(r.writesPerSec)} writes/s, p50 answer ${tenths(r.latencyP50Ms)}` +
@@ -986,13 +991,14 @@ for (const caseName of cases) {
   /** @type {Record<string, unknown[]>} */
   const samples = Object.fromEntries(names.map((name) => [name, []]));
   const errors = Object.fromEntries(names.map((name) => [name, []]));
-  for (let run = 1; run <= runs; run++) {
+  const caseRuns = spec.runs ?? runs;
+  for (let run = 1; run <= caseRuns; run++) {
     // Alternate which subject goes first, so neither always gets the cooler machine.
     const order = run % 2 ? names : [...names].reverse();
     for (const name of order) {
       const subject = SUBJECTS[name];
       const calibration = calibrations[name];
-      const label = `${caseName} run ${run}/${runs} ${name}`;
+      const label = `${caseName} run ${run}/${caseRuns} ${name}`;
       process.stdout.write(`${label}: `);
       try {
         const result = calibration ? await calibration.run() : await spec.run(subject);

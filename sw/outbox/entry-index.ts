@@ -78,14 +78,24 @@ export const isLoaded = (): boolean => index !== undefined && !stale;
 
 /**
  * The other instances of this registration's worker, on a channel of their
- * own (not the pages'): a message says one wrote to the store, and the
- * index is read again at its next use.
+ * own (not the pages'). An instance says `hello` when it opens the channel
+ * and the others answer `here`; from then on each tells the others
+ * `changed` after its writes commit, and their indexes read the store again
+ * at their next use. With no other instance (almost always), nothing is
+ * posted: a message per commit would cost every replayed write a little.
  */
 let peers: BroadcastChannel | undefined;
+let peerSeen = false;
 function peerChannel(): BroadcastChannel {
   if (!peers) {
-    peers = new BroadcastChannel(`offline-outbox entries ${getScope().registration.scope}`);
-    peers.onmessage = () => (stale = index !== undefined);
+    const channel = new BroadcastChannel(`offline-outbox entries ${getScope().registration.scope}`);
+    channel.onmessage = ({ data }: MessageEvent) => {
+      peerSeen = true;
+      if (data === 'hello') channel.postMessage('here');
+      else if (data === 'changed') stale = index !== undefined;
+    };
+    channel.postMessage('hello');
+    peers = channel;
   }
   return peers;
 }
@@ -99,10 +109,11 @@ export function listen(): void {
   }
 }
 
-/** Tells the other instances that this one's writes have committed. Never throws. */
+/** Tells the other instances, if any, that this one's writes have committed. Never throws. */
 export function tellPeers(): void {
   try {
-    peerChannel().postMessage(null);
+    const channel = peerChannel();
+    if (peerSeen) channel.postMessage('changed');
   } catch {
     // A closed channel: the next write opens a new one (the peers' next full read sees it anyway).
     peers = undefined;
