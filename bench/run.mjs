@@ -95,7 +95,9 @@ const subjects = list('BENCH_SUBJECTS', [OURS, BASE]);
 const cases = list('BENCH_CASES', ['enqueue', 'replay', 'get', 'notice', 'overlay', 'coldstart', 'heap', 'growth']);
 const calibrate = process.env.BENCH_CALIBRATE !== '0';
 const replayCapMs = positive('BENCH_REPLAY_CAP_S', 120) * 1000;
-const build = process.env.BENCH_BUILD !== '0' && !process.env.BENCH_DIST;
+/** `--summary`: print and write the summary again from the results of the last run, measuring nothing. */
+const summaryOnly = process.argv.includes('--summary');
+const build = process.env.BENCH_BUILD !== '0' && !process.env.BENCH_DIST && !summaryOnly;
 
 /** ⌈1000/6⌉ × 20 ms: every write replayed 6 at a time, nothing else. */
 const REPLAY_FLOOR_MS = Math.ceil(WORKLOAD.writes / WORKLOAD.connectionsPerHost) * WORKLOAD.writeDelayMs;
@@ -124,6 +126,10 @@ const packageVersion = (name) => {
 };
 
 const startedAt = new Date();
+/** The date the summary carries: this run's, or (`--summary`) the run's whose results it reads. */
+let summaryDate = startedAt.toISOString();
+/** `--summary`: the runs of the run whose results it reads. */
+let runsOfSaved = runs;
 const machine = {
   cpuCount: cpus().length,
   cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -941,132 +947,150 @@ console.log(
   `machine: ${machine.cpuCount} × ${machine.cpuModel}, load ${machine.loadAverageAtStart.join(' ')}, node ${machine.node}, playwright-core ${machine.playwrightCore}, workbox ${machine.workbox}\n`,
 );
 
-if (subjects.includes(OURS)) {
-  if (build) {
-    console.log('building offline-outbox (npm run build; BENCH_BUILD=0 skips) …');
-    const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
-    if (result.status !== 0) notReady.set(OURS, `npm run build failed (status ${result.status})`);
-  } else if (process.env.BENCH_DIST) {
-    console.log(`offline-outbox from ${DIST_DIR} (BENCH_DIST)`);
-  } else {
-    try {
-      if (statSync(join(DIST_DIR, 'sw.js')).mtimeMs < newestSource())
-        console.warn('warning: dist/sw.js is older than sw/, client/ or common/; measuring the old build (drop BENCH_BUILD=0 to rebuild)');
-    } catch {
-      // A missing dist/sw.js is reported by the probe.
-    }
-  }
-}
-
-// Can each subject queue one write at all? A subject that cannot is "not
-// ready": it is skipped, said so, and the run exits non-zero.
-for (const name of subjects) {
-  if (notReady.has(name)) continue;
-  process.stdout.write(`probe ${name}: one write offline … `);
-  try {
-    const { chromium } = await probe(SUBJECTS[name]);
-    machine.chromium = chromium;
-    console.log('queued');
-  } catch (error) {
-    console.log('NOT READY');
-    notReady.set(name, errorText(error));
-    if (!(error instanceof NotReadyError)) console.error(error);
-  }
-}
-for (const [name, reason] of notReady) {
-  console.log(`\n${name} is NOT READY: ${reason}`);
-  if (name === OURS) console.log(`  Measure the baseline alone meanwhile: BENCH_SUBJECTS=${BASE} npm run bench`);
-  harnessFailures.push(`${name} not ready: ${reason}`);
-}
-const measured = subjects.filter((name) => !notReady.has(name));
-
 const allRows = [];
 /** Each case's samples per subject (and calibration), for the summary. */
 const caseSamples = {};
-for (const caseName of cases) {
-  const spec = CASES[caseName];
-  console.log(`\n== ${spec.title}`);
-  const calibrations = Object.fromEntries((spec.calibrations ?? (spec.calibration ? [spec.calibration] : [])).map((c) => [c.name, c]));
-  const names = calibrate ? [...measured, ...Object.keys(calibrations)] : measured;
-  /** @type {Record<string, unknown[]>} */
-  const samples = Object.fromEntries(names.map((name) => [name, []]));
-  const errors = Object.fromEntries(names.map((name) => [name, []]));
-  const caseRuns = spec.runs ?? runs;
-  for (let run = 1; run <= caseRuns; run++) {
-    // Alternate which subject goes first, so neither always gets the cooler machine.
-    const order = run % 2 ? names : [...names].reverse();
-    for (const name of order) {
-      const subject = SUBJECTS[name];
-      const calibration = calibrations[name];
-      const label = `${caseName} run ${run}/${caseRuns} ${name}`;
-      process.stdout.write(`${label}: `);
+
+if (summaryOnly) {
+  // The summary again from the last run's results/<case>.json: nothing is measured.
+  for (const caseName of cases) {
+    let saved;
+    try {
+      saved = JSON.parse(readFileSync(join(RESULTS, `${caseName}.json`), 'utf8'));
+    } catch (error) {
+      harnessFailures.push(`--summary: no results for ${caseName} (${errorText(error)})`);
+      continue;
+    }
+    caseSamples[caseName] = Object.fromEntries(Object.entries(saved.subjects).flatMap(([name, v]) => (v.samples?.length ? [[name, v.samples]] : [])));
+    Object.assign(machine, saved.machine, { loadAverageAtEnd: saved.machine.loadAverageAtEnd });
+    summaryDate = saved.date;
+    runsOfSaved = saved.config?.runs ?? runsOfSaved;
+  }
+} else {
+  if (subjects.includes(OURS)) {
+    if (build) {
+      console.log('building offline-outbox (npm run build; BENCH_BUILD=0 skips) …');
+      const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+      if (result.status !== 0) notReady.set(OURS, `npm run build failed (status ${result.status})`);
+    } else if (process.env.BENCH_DIST) {
+      console.log(`offline-outbox from ${DIST_DIR} (BENCH_DIST)`);
+    } else {
       try {
-        const result = calibration ? await calibration.run() : await spec.run(subject);
-        samples[name].push({ run, ...result });
-        const failed = result.checks.filter((c) => !c.ok);
-        console.log(
-          (calibration ? calibration.progress(result) : spec.progress(subject, result)) +
-            (failed.length ? `\n  CHECK FAILED: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}` : ''),
-        );
-      } catch (error) {
-        console.log(`ERROR: ${errorText(error)}`);
-        errors[name].push({ run, error: errorText(error) });
-        harnessFailures.push(`${label}: ${errorText(error)}`);
+        if (statSync(join(DIST_DIR, 'sw.js')).mtimeMs < newestSource())
+          console.warn('warning: dist/sw.js is older than sw/, client/ or common/; measuring the old build (drop BENCH_BUILD=0 to rebuild)');
+      } catch {
+        // A missing dist/sw.js is reported by the probe.
       }
     }
   }
 
-  const { rows, medians, ratio: caseRatio } = spec.summarize(Object.fromEntries(Object.entries(samples).filter(([, s]) => s.length)));
-  caseSamples[caseName] = samples;
-  // Correctness checks: each must hold in every run.
-  for (const name of names) {
-    const checkNames = [...new Set(samples[name].flatMap((r) => r.checks.map((c) => c.name)))];
-    for (const checkName of checkNames) {
-      const results = samples[name].map((r) => r.checks.find((c) => c.name === checkName));
-      const ok = results.every((c) => c?.ok);
-      if (!ok) harnessFailures.push(`${caseName} ${name}: check failed: ${checkName} (${results.map((c) => c?.detail ?? '—').join(', ')})`);
-      const details = results.map((c) => c?.detail ?? '—');
-      const same = details.length > 1 && details.every((d) => d === details[0]);
-      rows.push({
-        subject: name,
-        metric: checkName,
-        median: '',
-        samples: same ? `${details[0]} (every run)` : details.join(' | '),
-        ratio: '',
-        target: 'check: every run',
-        verdict: ok ? 'PASS' : 'FAIL',
-        kind: 'check',
-      });
+  // Can each subject queue one write at all? A subject that cannot is "not
+  // ready": it is skipped, said so, and the run exits non-zero.
+  for (const name of subjects) {
+    if (notReady.has(name)) continue;
+    process.stdout.write(`probe ${name}: one write offline … `);
+    try {
+      const { chromium } = await probe(SUBJECTS[name]);
+      machine.chromium = chromium;
+      console.log('queued');
+    } catch (error) {
+      console.log('NOT READY');
+      notReady.set(name, errorText(error));
+      if (!(error instanceof NotReadyError)) console.error(error);
     }
   }
-  for (const name of subjects.filter((n) => notReady.has(n)))
-    rows.push({ subject: name, metric: 'not ready', median: '—', samples: '', ratio: '', target: '', verdict: 'n/a', kind: 'info' });
-  // One block per subject: ours, workbox, then calibration (a stable sort keeps each block's order).
-  const rank = (row) => (row.subject === OURS ? 0 : row.subject === BASE ? 1 : 2);
-  rows.sort((a, b) => rank(a) - rank(b));
-  rows.forEach((row) => allRows.push({ case: caseName, ...row }));
+  for (const [name, reason] of notReady) {
+    console.log(`\n${name} is NOT READY: ${reason}`);
+    if (name === OURS) console.log(`  Measure the baseline alone meanwhile: BENCH_SUBJECTS=${BASE} npm run bench`);
+    harnessFailures.push(`${name} not ready: ${reason}`);
+  }
+  const measured = subjects.filter((name) => !notReady.has(name));
 
-  machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
-  const file = join(RESULTS, `${caseName}.json`);
-  await writeJsonAtomic(file, {
-    case: caseName,
-    description: spec.title,
-    date: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    machine,
-    config: { runs, subjects, replayCapMs, ...WORKLOAD, replayFloorMs: REPLAY_FLOOR_MS, get: GET_WORKLOAD, notice: NOTICE_WORKLOAD, targets: TARGETS },
-    subjects: Object.fromEntries(
-      [...subjects, ...(calibrate ? Object.keys(calibrations) : [])].map((name) => [
-        name,
-        notReady.has(name)
-          ? { status: 'not-ready', reason: notReady.get(name) }
-          : { status: errors[name].length ? 'errors' : 'measured', errors: errors[name], median: medians[name] ?? null, samples: samples[name] },
-      ]),
-    ),
-    ratioOursOverWorkbox: caseRatio,
-    table: rows,
-  });
-  console.log(`wrote ${file.slice(ROOT.length)}`);
+  for (const caseName of cases) {
+    const spec = CASES[caseName];
+    console.log(`\n== ${spec.title}`);
+    const calibrations = Object.fromEntries((spec.calibrations ?? (spec.calibration ? [spec.calibration] : [])).map((c) => [c.name, c]));
+    const names = calibrate ? [...measured, ...Object.keys(calibrations)] : measured;
+    /** @type {Record<string, unknown[]>} */
+    const samples = Object.fromEntries(names.map((name) => [name, []]));
+    const errors = Object.fromEntries(names.map((name) => [name, []]));
+    const caseRuns = spec.runs ?? runs;
+    for (let run = 1; run <= caseRuns; run++) {
+      // Alternate which subject goes first, so neither always gets the cooler machine.
+      const order = run % 2 ? names : [...names].reverse();
+      for (const name of order) {
+        const subject = SUBJECTS[name];
+        const calibration = calibrations[name];
+        const label = `${caseName} run ${run}/${caseRuns} ${name}`;
+        process.stdout.write(`${label}: `);
+        try {
+          const result = calibration ? await calibration.run() : await spec.run(subject);
+          samples[name].push({ run, ...result });
+          const failed = result.checks.filter((c) => !c.ok);
+          console.log(
+            (calibration ? calibration.progress(result) : spec.progress(subject, result)) +
+              (failed.length ? `\n  CHECK FAILED: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}` : ''),
+          );
+        } catch (error) {
+          console.log(`ERROR: ${errorText(error)}`);
+          errors[name].push({ run, error: errorText(error) });
+          harnessFailures.push(`${label}: ${errorText(error)}`);
+        }
+      }
+    }
+
+    const { rows, medians, ratio: caseRatio } = spec.summarize(Object.fromEntries(Object.entries(samples).filter(([, s]) => s.length)));
+    caseSamples[caseName] = samples;
+    // Correctness checks: each must hold in every run.
+    for (const name of names) {
+      const checkNames = [...new Set(samples[name].flatMap((r) => r.checks.map((c) => c.name)))];
+      for (const checkName of checkNames) {
+        const results = samples[name].map((r) => r.checks.find((c) => c.name === checkName));
+        const ok = results.every((c) => c?.ok);
+        if (!ok) harnessFailures.push(`${caseName} ${name}: check failed: ${checkName} (${results.map((c) => c?.detail ?? '—').join(', ')})`);
+        const details = results.map((c) => c?.detail ?? '—');
+        const same = details.length > 1 && details.every((d) => d === details[0]);
+        rows.push({
+          subject: name,
+          metric: checkName,
+          median: '',
+          samples: same ? `${details[0]} (every run)` : details.join(' | '),
+          ratio: '',
+          target: 'check: every run',
+          verdict: ok ? 'PASS' : 'FAIL',
+          kind: 'check',
+        });
+      }
+    }
+    for (const name of subjects.filter((n) => notReady.has(n)))
+      rows.push({ subject: name, metric: 'not ready', median: '—', samples: '', ratio: '', target: '', verdict: 'n/a', kind: 'info' });
+    // One block per subject: ours, workbox, then calibration (a stable sort keeps each block's order).
+    const rank = (row) => (row.subject === OURS ? 0 : row.subject === BASE ? 1 : 2);
+    rows.sort((a, b) => rank(a) - rank(b));
+    rows.forEach((row) => allRows.push({ case: caseName, ...row }));
+
+    machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
+    const file = join(RESULTS, `${caseName}.json`);
+    await writeJsonAtomic(file, {
+      case: caseName,
+      description: spec.title,
+      date: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine,
+      config: { runs: caseRuns, subjects, replayCapMs, ...WORKLOAD, replayFloorMs: REPLAY_FLOOR_MS, get: GET_WORKLOAD, notice: NOTICE_WORKLOAD, targets: TARGETS },
+      subjects: Object.fromEntries(
+        [...subjects, ...(calibrate ? Object.keys(calibrations) : [])].map((name) => [
+          name,
+          notReady.has(name)
+            ? { status: 'not-ready', reason: notReady.get(name) }
+            : { status: errors[name].length ? 'errors' : 'measured', errors: errors[name], median: medians[name] ?? null, samples: samples[name] },
+        ]),
+      ),
+      ratioOursOverWorkbox: caseRatio,
+      table: rows,
+    });
+    console.log(`wrote ${file.slice(ROOT.length)}`);
+  }
 }
 
 // ---------------------------------------------------------------- report
@@ -1126,23 +1150,29 @@ function summaryRows() {
     });
     return ratios.length ? median(ratios) : null;
   };
-  const row = (spec) => ({ workbox: null, ideal: null, note: '', ...spec, met: verdictOf(spec.ratio, spec.op, spec.limit) });
+  /** A figure of one case: its medians and runs for ours, Workbox and (`ideal`: a calibration's name) the yardstick. */
+  const figures = (caseName, pick, ideal) => ({
+    ours: m(caseName, OURS, pick),
+    workbox: m(caseName, BASE, pick),
+    ideal: ideal ? m(caseName, ideal, pick) : null,
+    runs: { ours: runsOf(caseName, OURS, pick), workbox: runsOf(caseName, BASE, pick), ...(ideal && { ideal: runsOf(caseName, ideal, pick) }) },
+  });
+  const row = (spec) => ({ note: '', ...spec, met: verdictOf(spec.ratio, spec.op, spec.limit) });
   const rate = (x) => x.writesPerSec;
   const p50 = (x) => x.sent.latency.p50;
-  const replayS = (x) => (x.complete ? x.timeToAllMs / 1000 : null);
+  // A replay cut off at the cap has no time (the ideal replayer's runs have no `complete`: it always completes).
+  const replayS = (x) => (x.complete === false ? null : x.timeToAllMs / 1000);
   const fresh = (x) => x.freshAfterDeliveryMs;
   const growthTotal = GROWTH_WORKLOAD.few + GROWTH_WORKLOAD.writes;
+  const growthReplay = (x) => (x.complete ? x.replayMsPerWrite : null);
   const rows = [];
-  if (caseSamples.enqueue) {
+  if (caseSamples.enqueue)
     rows.push(
       row({
         case: 'enqueue-rate',
         title: `enqueue ${WORKLOAD.writes} offline POSTs, ${WORKLOAD.inflight} in flight, strict durability`,
         unit: 'writes/s',
-        ours: m('enqueue', OURS, rate),
-        workbox: m('enqueue', BASE, rate),
-        ideal: m('enqueue', IDEAL_WORKER, rate),
-        runs: { ours: runsOf('enqueue', OURS, rate), workbox: runsOf('enqueue', BASE, rate), ideal: runsOf('enqueue', IDEAL_WORKER, rate) },
+        ...figures('enqueue', rate, IDEAL_WORKER),
         ratio: paired(['enqueue', OURS, rate], ['enqueue', IDEAL_WORKER, rate]),
         ratioOf: 'ours ÷ ideal worker',
         op: '>=',
@@ -1153,10 +1183,7 @@ function summaryRows() {
         case: 'enqueue-p50',
         title: 'p50 answer latency of those writes',
         unit: 'ms',
-        ours: m('enqueue', OURS, p50),
-        workbox: m('enqueue', BASE, p50),
-        ideal: m('enqueue', IDEAL_WORKER, p50),
-        runs: { ours: runsOf('enqueue', OURS, p50), workbox: runsOf('enqueue', BASE, p50), ideal: runsOf('enqueue', IDEAL_WORKER, p50) },
+        ...figures('enqueue', p50, IDEAL_WORKER),
         ratio: paired(['enqueue', OURS, p50], ['enqueue', BASE, p50]),
         ratioOf: 'ours ÷ workbox',
         op: '<=',
@@ -1164,18 +1191,14 @@ function summaryRows() {
         target: "≤ Workbox's",
       }),
     );
-  }
   if (caseSamples.replay)
     rows.push(
       row({
         case: 'replay',
         title: `replay ${WORKLOAD.writes} writes over ${WORKLOAD.resources} resources, +${WORKLOAD.writeDelayMs} ms each`,
         unit: 's',
-        ours: m('replay', OURS, replayS),
-        workbox: m('replay', BASE, replayS),
-        ideal: m('replay', IDEAL, (x) => x.timeToAllMs / 1000),
-        runs: { ours: runsOf('replay', OURS, replayS), workbox: runsOf('replay', BASE, replayS), ideal: runsOf('replay', IDEAL, (x) => x.timeToAllMs / 1000) },
-        ratio: paired(['replay', OURS, replayS], ['replay', IDEAL, (x) => x.timeToAllMs / 1000]),
+        ...figures('replay', replayS, IDEAL),
+        ratio: paired(['replay', OURS, replayS], ['replay', IDEAL, replayS]),
         ratioOf: 'ours ÷ ideal replayer',
         op: '<=',
         limit: 1.05,
@@ -1188,10 +1211,7 @@ function summaryRows() {
         case: 'notice',
         title: `one notice, ${NOTICE_ENTRIES} cached entries: time-to-fresh − delivery`,
         unit: 'ms',
-        ours: m('notice', OURS, fresh),
-        workbox: m('notice', BASE, fresh),
-        ideal: m('notice', NO_WORKER, fresh),
-        runs: { ours: runsOf('notice', OURS, fresh), workbox: runsOf('notice', BASE, fresh), ideal: runsOf('notice', NO_WORKER, fresh) },
+        ...figures('notice', fresh, NO_WORKER),
         ratio: paired(['notice', OURS, fresh], ['notice', NO_WORKER, fresh]),
         ratioOf: 'ours ÷ bare conditional read',
         op: '<=',
@@ -1206,9 +1226,7 @@ function summaryRows() {
         case: 'overlay',
         title: `GET of a collection with ${OVERLAY_WORKLOAD.many} pending writes`,
         unit: 'ms',
-        ours: m('overlay', OURS, (x) => x.manyMs),
-        workbox: m('overlay', BASE, (x) => x.manyMs),
-        runs: { ours: runsOf('overlay', OURS, (x) => x.manyMs), workbox: runsOf('overlay', BASE, (x) => x.manyMs) },
+        ...figures('overlay', (x) => x.manyMs),
         ratio: m('overlay', OURS, (x) => x.ratio),
         ratioOf: `ours, ${OVERLAY_WORKLOAD.many} ÷ ${OVERLAY_WORKLOAD.few} pending`,
         op: '<=',
@@ -1224,9 +1242,7 @@ function summaryRows() {
         case: 'cold-start',
         title: 'cold start: worker stopped, then a cached GET',
         unit: 'ms',
-        ours: m('coldstart', OURS, (x) => x.coldMs),
-        workbox: m('coldstart', BASE, (x) => x.coldMs),
-        runs: { ours: runsOf('coldstart', OURS, (x) => x.coldMs), workbox: runsOf('coldstart', BASE, (x) => x.coldMs) },
+        ...figures('coldstart', (x) => x.coldMs),
         ratio: paired(['coldstart', OURS, (x) => x.coldMs], ['coldstart', BASE, (x) => x.coldMs]),
         ratioOf: 'ours ÷ workbox',
         op: '<=',
@@ -1238,29 +1254,24 @@ function summaryRows() {
     rows.push(
       row({
         case: 'heap',
-        title: `worker heap with ${HEAP_WORKLOAD.writes} queued ${HEAP_WORKLOAD.bodyBytes / 1024} KB writes`,
+        title: `worker memory with ${HEAP_WORKLOAD.writes} queued ${HEAP_WORKLOAD.bodyBytes / 1024} KB writes`,
         unit: 'KB/write',
-        ours: m('heap', OURS, (x) => x.perWriteKB),
-        workbox: m('heap', BASE, (x) => x.perWriteKB),
-        runs: { ours: runsOf('heap', OURS, (x) => x.perWriteKB), workbox: runsOf('heap', BASE, (x) => x.perWriteKB) },
+        ...figures('heap', (x) => x.perWriteKB),
         ratio: m('heap', OURS, (x) => x.perWriteKB),
-        ratioOf: 'ours, KB of heap per queued write',
+        ratioOf: 'ours, KB of memory per queued write',
         op: '<=',
         limit: 1,
         target: '≤ 1 KB per queued write (bodies stay in IndexedDB)',
       }),
     );
-  if (caseSamples.growth) {
-    const growthRate = (x) => x.writesPerSec;
+  if (caseSamples.growth)
     rows.push(
       row({
         case: 'growth-enqueue',
         title: `enqueue at ${GROWTH_WORKLOAD.writes} writes over ${GROWTH_WORKLOAD.resources} resources`,
         unit: 'writes/s',
-        ours: m('growth', OURS, growthRate),
-        workbox: m('growth', BASE, growthRate),
-        runs: { ours: runsOf('growth', OURS, growthRate), workbox: runsOf('growth', BASE, growthRate) },
-        ratio: caseSamples.enqueue ? paired(['enqueue', OURS, rate], ['growth', OURS, growthRate]) : null,
+        ...figures('growth', rate),
+        ratio: caseSamples.enqueue ? paired(['enqueue', OURS, rate], ['growth', OURS, rate]) : null,
         ratioOf: `ours, ${WORKLOAD.writes}-write rate ÷ ${GROWTH_WORKLOAD.writes}-write rate`,
         op: '<=',
         limit: 1.1,
@@ -1270,11 +1281,8 @@ function summaryRows() {
         case: 'growth-replay',
         title: `replay time per write at ${growthTotal} writes`,
         unit: 'ms/write',
-        ours: m('growth', OURS, (x) => (x.complete ? x.replayMsPerWrite : null)),
-        runs: { ours: runsOf('growth', OURS, (x) => (x.complete ? x.replayMsPerWrite : null)) },
-        ratio: caseSamples.replay
-          ? paired(['growth', OURS, (x) => (x.complete ? x.replayMsPerWrite : null)], ['replay', OURS, (x) => (x.complete ? x.timeToAllMs / WORKLOAD.writes : null)])
-          : null,
+        ...figures('growth', growthReplay),
+        ratio: caseSamples.replay ? paired(['growth', OURS, growthReplay], ['replay', OURS, (x) => (x.complete ? x.timeToAllMs / WORKLOAD.writes : null)]) : null,
         ratioOf: `ours, ${growthTotal} ÷ ${WORKLOAD.writes} writes`,
         op: '<=',
         limit: 1.1,
@@ -1285,8 +1293,7 @@ function summaryRows() {
         case: 'growth-status',
         title: `status() with ${growthTotal} entries`,
         unit: 'ms',
-        ours: m('growth', OURS, (x) => x.statusManyMs),
-        runs: { ours: runsOf('growth', OURS, (x) => x.statusManyMs) },
+        ...figures('growth', (x) => x.statusManyMs),
         ratio: m('growth', OURS, (x) => (x.statusManyMs === null ? null : x.statusManyMs / x.statusFewMs)),
         ratioOf: `ours, ${growthTotal} ÷ ${GROWTH_WORKLOAD.few} entries`,
         op: '<=',
@@ -1295,19 +1302,29 @@ function summaryRows() {
         note: `with ${GROWTH_WORKLOAD.few}: ${m('growth', OURS, (x) => x.statusFewMs)?.toFixed(2) ?? '—'} ms; Workbox has no status()`,
       }),
     );
-  }
   return rows;
 }
 
 const summary = summaryRows();
 if (summary.length) {
   console.log(`\nsummary (issue 13's figures; bench/results/latest.json, latest.svg):\n${formatSummaryTable(summary)}`);
-  machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
-  const config = { runs, subjects, cases, replayCapMs, workload: WORKLOAD, overlay: OVERLAY_WORKLOAD, coldstart: COLDSTART_WORKLOAD, heap: HEAP_WORKLOAD, growth: GROWTH_WORKLOAD };
-  const written = await writeSummary(summary, { dir: RESULTS, date: startedAt.toISOString(), machine, config });
+  if (!summaryOnly) machine.loadAverageAtEnd = loadavg().map((l) => Math.round(l * 100) / 100);
+  const config = {
+    runs: runsOfSaved,
+    scaleRuns,
+    subjects,
+    cases,
+    replayCapMs,
+    workload: WORKLOAD,
+    overlay: OVERLAY_WORKLOAD,
+    coldstart: COLDSTART_WORKLOAD,
+    heap: HEAP_WORKLOAD,
+    growth: GROWTH_WORKLOAD,
+  };
+  const written = await writeSummary(summary, { dir: RESULTS, date: summaryDate, machine, config });
   console.log(`wrote ${[written.json, written.svg].map((f) => f.slice(ROOT.length)).join(', ')}`);
   if (process.env.BENCH_README === '1') {
-    const changed = await updateReadmeSection(join(ROOT, 'README.md'), summaryMarkdown(summary, { date: startedAt.toISOString(), machine }), 'bench/results/latest.svg');
+    const changed = await updateReadmeSection(join(ROOT, 'README.md'), summaryMarkdown(summary, { date: summaryDate, machine }), 'bench/results/latest.svg');
     console.log(changed ? 'README.md: the benchmark section was updated' : 'README.md: the benchmark section was already current');
   }
 }
