@@ -25,14 +25,13 @@ import { gzipSync } from 'node:zlib';
  * the only place a developer reads, so the messages stay and the budget is
  * 3.1 KB.
  *
- * Issue 13 moved the worker again (28.8 → 30.0 KB, budget 30.5 KB): the performance targets
- * need the outbox's entries indexed in memory (status() and the overlay no
- * longer read every queued write from IndexedDB per call), the overlay's
- * per-id lookup, the database opened while the script is evaluated, and a
- * notice's refreshed item served from memory while the cache writes it.
+ * Issue 13 moved the worker again (28.8 → 29.3 KB, budget 29.5 KB): the
+ * overlay's lookup by id, the database opened while the script is
+ * evaluated, and a notice's refreshed item served from memory while the
+ * cache writes it.
  */
 const BUDGETS = {
-  'sw.js': 30.5 * 1000,
+  'sw.js': 29.5 * 1000,
   'register.js': 3.1 * 1000,
 };
 

@@ -1,7 +1,7 @@
 /** A declared resource's queued writes, as the overlay applies them. */
 import type { LocalWrite } from '../overlay/apply.js';
 import { parseJson } from '../shared/json.js';
-import type { IndexedEntry } from './entry-index.js';
+import type { OutboxEntry } from './entry.js';
 import { resourceIsBusy, resourceWrites } from './store.js';
 
 /**
@@ -11,18 +11,7 @@ import { resourceIsBusy, resourceWrites } from './store.js';
  */
 const parsed = new Map<string, unknown>();
 const MAX_PARSED = 2000;
-/**
- * Each entry's key, made once per entry object: the entry index hands out
- * the same object until the entry changes, and a string reused keeps its
- * hash, so a GET with a thousand writes does not build and hash a thousand
- * keys twice.
- */
-const keys = new WeakMap<IndexedEntry, string>();
-function keyOf(e: IndexedEntry): string {
-  let key = keys.get(e);
-  if (key === undefined) keys.set(e, (key = `${e.seq} ${e.key} ${e.bodyBytes}`));
-  return key;
-}
+const keyOf = (e: OutboxEntry) => `${e.seq} ${e.key} ${e.bodyBytes}`;
 
 /**
  * The resource's live writes in order (`group`: one item's only, without

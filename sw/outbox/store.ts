@@ -10,8 +10,6 @@ import { BODIES, ENTRIES, META, openDatabase } from '../store/db.js';
 import { currentEpoch, isCurrent } from '../store/epoch.js';
 import { grouped } from '../store/grouped.js';
 import { isLive, type EntryState, type OutboxEntry } from './entry.js';
-import * as entryIndex from './entry-index.js';
-import type { IndexedEntry } from './entry-index.js';
 import { COPY_KEYS, copiedEntry, copyKey, type CopyRecord, copyRecord, isYoung } from './copies.js';
 import { INSTANCE } from './live-sends.js';
 
@@ -23,29 +21,6 @@ import { INSTANCE } from './live-sends.js';
 const RELAXED: IDBTransactionOptions = { durability: 'relaxed' };
 
 const tx = async (stores: string[], mode: IDBTransactionMode, options?: IDBTransactionOptions) => (await openDatabase()).transaction(stores, mode, options);
-
-/**
- * Waits for a write's transaction to commit, then applies what it wrote to
- * the entry index (entry-index.ts): at once, with no await between, so the
- * index sees writes in commit order; never for one that aborted.
- */
-async function committed(t: IDBTransaction, written: OutboxEntry[], removed: number[] = []): Promise<void> {
-  await promisifyRequest(t);
-  for (const seq of removed) entryIndex.del(seq);
-  for (const entry of written) entryIndex.set(entry);
-  if (written.length || removed.length) entryIndex.tellPeers();
-}
-
-/**
- * The entry index, read from IndexedDB at its first use in this instance
- * (listEntries builds it as it reads), and again after another instance wrote.
- */
-let loading: Promise<unknown> | undefined;
-async function indexed(): Promise<void> {
-  if (entryIndex.isLoaded()) return;
-  entryIndex.listen();
-  await (loading ??= listEntries().finally(() => (loading = undefined)));
-}
 
 interface Enqueue {
   entry: OutboxEntry;
@@ -126,9 +101,8 @@ const commitEnqueues = grouped<Enqueue>(async (all) => {
   await promisifyRequest(t).catch((error: unknown) => {
     throw failure ?? error;
   });
-  const stored = batch.filter((w) => !w.copyOf);
-  for (const w of stored) entryIndex.set(w.entry);
-  if (stored.length) entryIndex.tellPeers();
+  const groups = await (busy ??= loadBusy());
+  for (const w of batch) if (!w.copyOf) for (const g of busyGroups([w.entry])) groups.add(g);
 });
 
 /**
@@ -145,16 +119,23 @@ export async function enqueue(entry: OutboxEntry, body: ArrayBuffer | null, epoc
 }
 
 /**
- * Whether a group has live entries (waiting, in flight, conflicted, parked
- * for auth), from the entry index: asking IndexedDB for every write would
- * queue each read behind the strict commits of the writes before it. It is
- * a fast path only: a group it calls idle is checked again in IndexedDB
- * before a live send (live-sends.ts), where a second worker instance's
- * entries, during an update, are seen.
+ * The groups with live entries (waiting, in flight, conflicted, parked for
+ * auth), kept in memory: asking IndexedDB for every write would queue each
+ * read behind the strict commits of the writes before it. Read once per
+ * worker instance, then kept current by this module's own writes. It is a
+ * fast path only: a group it calls idle is checked again in IndexedDB before
+ * a live send (live-sends.ts), where a second worker instance's entries, during
+ * an update, are seen.
  */
+let busy: Promise<Set<string>> | undefined;
+
+/** Live groups, and `"\0" + resource` for each declared resource with live writes (the overlay's fast path). */
+const busyGroups = (entries: OutboxEntry[]) =>
+  new Set(entries.filter(isLive).flatMap((e) => [e.group, ...(e.resource ? [`\0${e.resource}`] : []), ...(e.tempId ? [`\u0001${e.itemId}`] : [])]));
+const loadBusy = async () => busyGroups(await listEntries());
+
 export async function groupIsBusy(group: string): Promise<boolean> {
-  await indexed();
-  return entryIndex.hasGroup(group);
+  return (await (busy ??= loadBusy())).has(group);
 }
 
 /**
@@ -162,48 +143,37 @@ export async function groupIsBusy(group: string): Promise<boolean> {
  * (`POST /todos/<local>/files`): such a write waits for that create.
  */
 export async function namesLocalId(url: string): Promise<boolean> {
-  await indexed();
-  for (const id of entryIndex.localIds()) if (url.includes(id)) return true;
+  for (const key of await (busy ??= loadBusy())) if (key[0] === '\u0001' && url.includes(key.slice(1))) return true;
   return false;
 }
 
 /** Whether a declared resource has writes the overlay must apply (no storage read when it has none). */
-export async function resourceIsBusy(name: string): Promise<boolean> {
-  await indexed();
-  return entryIndex.hasResource(name);
-}
+export const resourceIsBusy = (name: string): Promise<boolean> => groupIsBusy(`\0${name}`);
 
-/**
- * Resynchronises the entry index with IndexedDB, picking up another worker
- * instance's writes. `entries`: a full read by listEntries(), which already
- * did so as it read (a list read earlier must not overwrite writes applied
- * since); without, the store is read now.
- */
+/** Recomputes the busy groups from the store's entries (read by the caller, or now). */
 export async function refreshBusy(entries?: OutboxEntry[]): Promise<void> {
-  if (!entries) await listEntries();
+  const fresh = entries ? Promise.resolve(busyGroups(entries)) : loadBusy();
+  await fresh;
+  busy = fresh;
 }
 
-/** Counts per state, from the entry index: no entry is read. */
+/** Counts per state, from the state index: no entry is read. */
 export async function countByState(): Promise<Record<EntryState, number>> {
-  await indexed();
-  return entryIndex.counts();
+  const index = (await tx([ENTRIES], 'readonly')).objectStore(ENTRIES).index('state');
+  const states: EntryState[] = ['pending', 'inflight', 'conflict', 'auth', 'dead'];
+  const counts = await Promise.all(states.map((s) => promisifyRequest(index.count(s))));
+  return Object.fromEntries(states.map((s, i) => [s, counts[i]])) as Record<EntryState, number>;
 }
 
 /** The oldest entry's creation time: the first in sequence order. */
 export async function oldestCreatedAt(): Promise<number | null> {
-  await indexed();
-  return entryIndex.oldest()?.createdAt ?? null;
+  const cursor = await promisifyRequest((await tx([ENTRIES], 'readonly')).objectStore(ENTRIES).openCursor());
+  return cursor ? (cursor.value as OutboxEntry).createdAt : null;
 }
 
-/**
- * Every entry in FIFO order, without bodies. The entry index is rebuilt from
- * the read in its success callback, before any write that committed after
- * the read is applied (see entry-index.ts).
- */
+/** Every entry in FIFO order, without bodies. */
 export async function listEntries(): Promise<OutboxEntry[]> {
-  const request = (await tx([ENTRIES], 'readonly')).objectStore(ENTRIES).getAll() as IDBRequest<OutboxEntry[]>;
-  request.addEventListener('success', () => entryIndex.reset(request.result));
-  return promisifyRequest(request);
+  return promisifyRequest((await tx([ENTRIES], 'readonly')).objectStore(ENTRIES).getAll() as IDBRequest<OutboxEntry[]>);
 }
 
 export async function findEntry(id: string): Promise<OutboxEntry | undefined> {
@@ -242,25 +212,20 @@ export async function claim(seqs: number[], leaseUntil: number, now: number): Pr
     entries.put(entry);
     claimed.push({ entry, body: (await promisifyRequest(bodies.get(seq))) as ArrayBuffer | null });
   }
-  await committed(
-    t,
-    claimed.map((c) => c.entry),
-  );
+  await promisifyRequest(t);
   return claimed;
 }
 
 /**
  * Every write-back of an entry held in memory goes through this fence: it is
  * put only if the store still holds that very entry. An entry discarded, or
- * emptied by clear(), while its replay waited for an answer stays gone (and
- * is not added to `written`, for the index).
+ * emptied by clear(), while its replay waited for an answer stays gone.
  */
-function putIfPresent(entries: IDBObjectStore, entry: OutboxEntry, written: OutboxEntry[], then?: () => void): void {
+function putIfPresent(entries: IDBObjectStore, entry: OutboxEntry, then?: () => void): void {
   const request = entries.get(entry.seq!);
   request.onsuccess = () => {
     if ((request.result as OutboxEntry | undefined)?.id !== entry.id) return;
     entries.put(entry);
-    written.push(entry);
     then?.();
   };
 }
@@ -269,35 +234,29 @@ function putIfPresent(entries: IDBObjectStore, entry: OutboxEntry, written: Outb
 export async function release(claimed: Claimed[]): Promise<void> {
   if (!claimed.length) return;
   const t = await tx([ENTRIES], 'readwrite', RELAXED);
-  const written: OutboxEntry[] = [];
-  for (const { entry } of claimed) putIfPresent(t.objectStore(ENTRIES), { ...entry, state: 'pending', leaseUntil: 0 }, written);
-  await committed(t, written);
+  for (const { entry } of claimed) putIfPresent(t.objectStore(ENTRIES), { ...entry, state: 'pending', leaseUntil: 0 });
+  await promisifyRequest(t);
 }
 
 /** Extends the lease of entries this worker still has in flight. */
 export async function renewLeases(seqs: number[], leaseUntil: number): Promise<void> {
   const t = await tx([ENTRIES], 'readwrite', RELAXED);
   const entries = t.objectStore(ENTRIES);
-  const written: OutboxEntry[] = [];
   for (const seq of seqs) {
     const request = entries.get(seq);
     request.onsuccess = () => {
       const entry = request.result as OutboxEntry | undefined;
-      if (entry?.state !== 'inflight') return;
-      const renewed = { ...entry, leaseUntil };
-      entries.put(renewed);
-      written.push(renewed);
+      if (entry?.state === 'inflight') entries.put({ ...entry, leaseUntil });
     };
   }
-  await committed(t, written);
+  await promisifyRequest(t);
 }
 
 /** Writes an entry's new state (after an outcome, a retry or a resolution), if it is still there. */
 export async function saveEntry(entry: OutboxEntry): Promise<void> {
   const t = await tx([ENTRIES], 'readwrite', RELAXED);
-  const written: OutboxEntry[] = [];
-  putIfPresent(t.objectStore(ENTRIES), entry, written);
-  await committed(t, written);
+  putIfPresent(t.objectStore(ENTRIES), entry);
+  await promisifyRequest(t);
 }
 
 /**
@@ -311,7 +270,7 @@ export const removeEntry = grouped<number>(async (seqs) => {
     t.objectStore(ENTRIES).delete(seq);
     t.objectStore(BODIES).delete(seq);
   }
-  await committed(t, [], seqs);
+  await promisifyRequest(t);
 });
 
 /** Puts entries parked for auth back in line (credentials work again); returns how many. */
@@ -319,40 +278,30 @@ export async function resumeAuth(now: number): Promise<number> {
   const t = await tx([ENTRIES], 'readwrite', RELAXED);
   const entries = t.objectStore(ENTRIES);
   const parked = (await promisifyRequest(entries.index('state').getAll('auth'))) as OutboxEntry[];
-  const resumed = parked.map((entry): OutboxEntry => ({ ...entry, state: 'pending', nextAttemptAt: now }));
-  for (const entry of resumed) entries.put(entry);
-  await committed(t, resumed);
-  return resumed.length;
+  for (const entry of parked) entries.put({ ...entry, state: 'pending', nextAttemptAt: now });
+  await promisifyRequest(t);
+  return parked.length;
 }
 
 /**
  * A declared resource's live writes in order, with their bodies: what the
- * overlay applies (`group`: one item's). The entries come from the entry
- * index; bodies are read only for those whose body the caller does not
- * already hold (`known`; theirs come back undefined), in one transaction on
- * `bodies`, and none when it holds them all. A write that left the store
- * between the two (delivered, discarded: its body is gone with it) is left out.
+ * overlay applies (`group`: one item's). `known`: entries whose body the
+ * caller already holds; theirs are not read (body undefined).
  */
-export async function resourceWrites(resource: string, group?: string, known?: (entry: IndexedEntry) => boolean): Promise<{ entry: IndexedEntry; body?: ArrayBuffer | null }[]> {
-  await indexed();
-  const entries = entryIndex.writesOf(resource, group);
-  const unknown = entries.filter((e) => !known?.(e));
-  if (!unknown.length) return entries.map((entry) => ({ entry }));
-  const store = (await tx([BODIES], 'readonly')).objectStore(BODIES);
-  const read = new Map(await Promise.all(unknown.map(async (e) => [e, (await promisifyRequest(store.get(e.seq))) as ArrayBuffer | null | undefined] as const)));
-  return entries.flatMap((entry) => {
-    if (!read.has(entry)) return [{ entry }];
-    const body = read.get(entry);
-    return body === undefined ? [] : [{ entry, body }];
-  });
+export async function resourceWrites(resource: string, group?: string, known?: (entry: OutboxEntry) => boolean): Promise<{ entry: OutboxEntry; body?: ArrayBuffer | null }[]> {
+  const t = await tx([ENTRIES, BODIES], 'readonly');
+  const index = t.objectStore(ENTRIES).index(group === undefined ? 'resource' : 'group');
+  const all = (await promisifyRequest(index.getAll(group ?? resource))) as OutboxEntry[];
+  const entries = all.filter((e) => isLive(e) && e.resource === resource);
+  const bodies = await Promise.all(entries.map((e) => (known?.(e) ? undefined : (promisifyRequest(t.objectStore(BODIES).get(e.seq!)) as Promise<ArrayBuffer | null>))));
+  return entries.map((entry, i) => ({ entry, body: bodies[i] }));
 }
 
 /** Writes an entry and a new body for it together (a conflict settled by `replace`). */
 export async function saveWithBody(entry: OutboxEntry, body: ArrayBuffer | null): Promise<void> {
   const t = await tx([ENTRIES, BODIES], 'readwrite', { durability: 'strict' });
-  const written: OutboxEntry[] = [];
-  putIfPresent(t.objectStore(ENTRIES), entry, written, () => t.objectStore(BODIES).put(body, entry.seq));
-  await committed(t, written);
+  putIfPresent(t.objectStore(ENTRIES), entry, () => t.objectStore(BODIES).put(body, entry.seq));
+  await promisifyRequest(t);
 }
 
 /**
@@ -378,7 +327,6 @@ export async function settleCreate(
   bodies.delete(create.seq!);
   t.objectStore(META).put(remember[1], remember[0]);
   const later = (await promisifyRequest(entries.getAll(IDBKeyRange.lowerBound(create.seq!, true)))) as OutboxEntry[];
-  const written: OutboxEntry[] = [];
   for (const entry of later) {
     const body = (await promisifyRequest(bodies.get(entry.seq!))) as ArrayBuffer | null;
     const bytes = body && rewrite(body, entry);
@@ -390,11 +338,10 @@ export async function settleCreate(
     const url = swap(entry.url);
     if (!bytes && url === entry.url && entry.itemId !== localId) continue;
     if (entry.itemId === localId) entry.itemId = serverId;
-    const renamed = { ...entry, url, group: swap(entry.group) };
-    entries.put(renamed);
-    written.push(renamed);
+    entries.put({ ...entry, url, group: swap(entry.group) });
   }
-  await committed(t, written, [create.seq!]);
+  await promisifyRequest(t);
+  await refreshBusy();
 }
 
 /**
@@ -408,13 +355,9 @@ export async function chainEtag(delivered: OutboxEntry, etag: string): Promise<v
   const entries = t.objectStore(ENTRIES);
   const group = (await promisifyRequest(entries.index('group').getAll(delivered.group))) as OutboxEntry[];
   const next = group.find((e) => e.seq! > delivered.seq! && isLive(e));
-  const written: OutboxEntry[] = [];
-  if (next?.chained && next.itemId === delivered.itemId) {
-    const chained: OutboxEntry = { ...next, chained: undefined, headers: [...next.headers.filter(([n]) => n !== 'if-match'), ['if-match', etag]] };
-    entries.put(chained);
-    written.push(chained);
-  }
-  await committed(t, written);
+  if (next?.chained && next.itemId === delivered.itemId)
+    entries.put({ ...next, chained: undefined, headers: [...next.headers.filter(([n]) => n !== 'if-match'), ['if-match', etag]] });
+  await promisifyRequest(t);
 }
 
 /**
@@ -441,7 +384,4 @@ export async function clearOutbox(): Promise<void> {
   const meta = t.objectStore(META);
   for (const key of (await promisifyRequest(meta.getAllKeys())) as IDBValidKey[]) if (!String(key).startsWith('manifest:')) meta.delete(key);
   await promisifyRequest(t);
-  // The store is empty now: a write-back that comes later finds its entry gone and adds nothing.
-  entryIndex.reset([]);
-  entryIndex.tellPeers();
 }
