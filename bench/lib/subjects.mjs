@@ -167,6 +167,13 @@ export const SUBJECTS = { 'offline-outbox': offlineOutbox, workbox };
  *   nothing: the enqueue case's yardstick.
  * - `idealReplayer`: lib/ideal-sw.js, 6 lanes from memory, no storage.
  */
+/** The calibrations' worker (lib/ideal-sw.js): the ideal worker and the ideal replayer are the same script. */
+const IDEAL_SW = {
+  registerTag: "<script>navigator.serviceWorker.register('/ideal-sw.js');</script>",
+  workerPath: /^\/ideal-sw\.js$/,
+  files: async () => new Map([['/ideal-sw.js', { type: SCRIPT, body: await readFile(fileURLToPath(new URL('./ideal-sw.js', import.meta.url))) }]]),
+};
+
 export const CALIBRATION = {
   noWorker: {
     name: 'no worker',
@@ -183,9 +190,7 @@ export const CALIBRATION = {
   },
   idealWorker: {
     name: 'ideal worker',
-    registerTag: "<script>navigator.serviceWorker.register('/ideal-sw.js');</script>",
-    workerPath: /^\/ideal-sw\.js$/,
-    files: async () => new Map([['/ideal-sw.js', { type: SCRIPT, body: await readFile(fileURLToPath(new URL('./ideal-sw.js', import.meta.url))) }]]),
+    ...IDEAL_SW,
     queuedBy: '202 + X-Outbox-Queued (stores nothing)',
     queuedShort: '202 (nothing stored)',
     countQueued: async (_page, sent) => Math.min(sent.accepted202WithId, sent.distinctQueuedIds),
@@ -194,9 +199,7 @@ export const CALIBRATION = {
   },
   idealReplayer: {
     name: 'ideal replayer',
-    registerTag: "<script>navigator.serviceWorker.register('/ideal-sw.js');</script>",
-    workerPath: /^\/ideal-sw\.js$/,
-    files: async () => new Map([['/ideal-sw.js', { type: SCRIPT, body: await readFile(fileURLToPath(new URL('./ideal-sw.js', import.meta.url))) }]]),
+    ...IDEAL_SW,
     queuedBy: 'nothing (replays from memory)',
     queuedShort: 'none',
     countQueued: async () => 0,

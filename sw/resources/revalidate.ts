@@ -32,7 +32,9 @@ const storing = new Map<string, Response>();
 const storingKey = (cacheName: string, url: string) => `${cacheName} ${url}`;
 
 /** The refreshed answer for `url` that `cacheName` is writing now, if any (a copy). */
-export const beingStored = (cacheName: string, url: string): Response | undefined => storing.get(storingKey(cacheName, url))?.clone();
+export const beingStored = (cacheName: string, url: string): Response | undefined =>
+  // Almost always empty: a cached GET then pays no key to build.
+  storing.size ? storing.get(storingKey(cacheName, url))?.clone() : undefined;
 
 /**
  * Stores a refetched response as the route's strategy would: its
